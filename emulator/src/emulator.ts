@@ -1,0 +1,180 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Clock } from './clock';
+import { EventLog } from './events';
+import { createServices, orderedServices, resetEmulator, type Services } from './registry';
+import { createApp } from './server';
+import type { EmulatorConfig, EmulatorContext, EmulatorService } from './service';
+
+export interface StartOptions {
+  /** Folder of cloud functions, one sub-folder each. Default: project.config.json's cloudfunctionRoot. */
+  functionsDir?: string;
+  /** Project folder (database/ files, node_modules fallback). Default: the current directory. */
+  projectDir?: string;
+  /** 0 picks a free port. Default 8787. */
+  port?: number;
+  inMemory?: boolean;
+  dataDir?: string;
+  envId?: string;
+  appid?: string;
+  mchId?: string;
+  maxInstancesPerFunction?: number;
+  defaultFunctionTimeoutMs?: number;
+  freezeAfterReturn?: boolean;
+}
+
+export interface RunningEmulator {
+  /** Base address, e.g. http://127.0.0.1:8787. */
+  url: string;
+  port: number;
+  config: EmulatorConfig;
+  services: Services;
+  clock: Clock;
+  events: EventLog;
+  /** Advances the emulated clock; resolves once everything that became due has run. */
+  advanceClock(ms: number): Promise<void>;
+  /** Empties documents, payments, faults and events; keeps collections and rules. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  port: 8787,
+  envId: 'local-env',
+  appid: 'wx0000000000000000',
+  mchId: '1900000109',
+  dataDir: '.wxcloud-emulator',
+  maxInstancesPerFunction: 4,
+  // The cloud's default timeout is reported as 3 s; local machines are slower to cold-start, and
+  // function config.json `timeout` (seconds) overrides it per function as the console does.
+  defaultFunctionTimeoutMs: 3000,
+} as const;
+
+/** The cloudfunctionRoot declared by a project.config.json in `projectDir`, if any. */
+function functionsDirFromProject(projectDir: string): string | undefined {
+  const file = path.join(projectDir, 'project.config.json');
+  if (!fs.existsSync(file)) return undefined;
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { cloudfunctionRoot?: unknown };
+  return typeof parsed.cloudfunctionRoot === 'string'
+    ? path.resolve(projectDir, parsed.cloudfunctionRoot)
+    : undefined;
+}
+
+export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
+  const projectDir = path.resolve(options.projectDir ?? process.cwd());
+  const functionsDir = options.functionsDir
+    ? path.resolve(options.functionsDir)
+    : functionsDirFromProject(projectDir);
+  if (!functionsDir) {
+    throw new Error(
+      `no functions folder: pass --functions DIR (or functionsDir), or run where a project.config.json names a cloudfunctionRoot (looked in ${projectDir})`,
+    );
+  }
+  const port = options.port ?? DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  for (const [name, value] of Object.entries({
+    envId: options.envId,
+    appid: options.appid,
+    mchId: options.mchId,
+  })) {
+    if (value !== undefined && (typeof value !== 'string' || !value.trim())) {
+      throw new Error(`${name} must be a non-empty string`);
+    }
+  }
+  return {
+    functionsDir,
+    projectDir,
+    port,
+    inMemory: options.inMemory ?? false,
+    dataDir: path.resolve(projectDir, options.dataDir ?? DEFAULTS.dataDir),
+    envId: options.envId ?? DEFAULTS.envId,
+    appid: options.appid ?? DEFAULTS.appid,
+    mchId: options.mchId ?? DEFAULTS.mchId,
+    maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
+    defaultFunctionTimeoutMs: options.defaultFunctionTimeoutMs ?? DEFAULTS.defaultFunctionTimeoutMs,
+    freezeAfterReturn: options.freezeAfterReturn ?? false,
+  };
+}
+
+/**
+ * Refuses to run with real cloud credentials in the environment: the emulator is for development
+ * only, and a developer who exported real keys should not wonder which cloud they are talking to.
+ */
+function refuseRealCredentials(): void {
+  const id = process.env.TENCENTCLOUD_SECRETID;
+  if (id && /^AKID[A-Za-z0-9]{20,}$/.test(id)) {
+    throw new Error(
+      'TENCENTCLOUD_SECRETID holds what looks like a real Tencent Cloud key; wxcloud-emulator runs offline only. Unset it first.',
+    );
+  }
+}
+
+export async function startEmulator(options: StartOptions = {}): Promise<RunningEmulator> {
+  refuseRealCredentials();
+  const config = resolveConfig(options);
+  const clock = new Clock();
+  const events = new EventLog(() => clock.now());
+  let baseUrl = '';
+  const ctx: EmulatorContext = {
+    config,
+    clock,
+    events,
+    url: () => baseUrl,
+    services: undefined as unknown as Services,
+  };
+  const services = createServices(ctx);
+  const app = createApp(ctx);
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () =>
+      resolve(s as Server),
+    );
+    (s as Server).once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  config.port = port;
+
+  const started: EmulatorService[] = [];
+  try {
+    for (const service of orderedServices(services)) {
+      await service.start();
+      started.push(service);
+    }
+  } catch (err) {
+    for (const service of started.reverse()) await service.stop().catch(() => undefined);
+    server.close();
+    throw err;
+  }
+  for (const service of orderedServices(services)) service.attachServer?.(server);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clock.stop();
+      for (const service of orderedServices(services).reverse()) await service.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+    })();
+    return stopping;
+  };
+
+  return {
+    url: baseUrl,
+    port,
+    config,
+    services,
+    clock,
+    events,
+    advanceClock: (ms) => clock.advance(ms),
+    reset: () => resetEmulator(ctx),
+    stop,
+  };
+}

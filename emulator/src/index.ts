@@ -1,0 +1,4 @@
+export { startEmulator, resolveConfig, DEFAULTS } from './emulator';
+export type { StartOptions, RunningEmulator } from './emulator';
+export type { EmulatorConfig } from './service';
+export type { EmulatorEvent, EmulatorEventType } from './events';

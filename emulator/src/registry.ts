@@ -1,0 +1,36 @@
+import { DatabaseService } from './database';
+import { FunctionsService } from './functions';
+import { PayService } from './pay';
+import type { EmulatorContext, EmulatorService } from './service';
+
+/** Every emulated service by name; adding one here is what makes it start, stop and reset. */
+export interface Services {
+  database: DatabaseService;
+  functions: FunctionsService;
+  pay: PayService;
+}
+
+/** Start order; stop runs in reverse (pay stops calling functions before functions stop). */
+export const SERVICE_ORDER: readonly (keyof Services)[] = ['database', 'functions', 'pay'];
+
+export function createServices(ctx: EmulatorContext): Services {
+  const services: Services = {
+    database: new DatabaseService(ctx),
+    functions: new FunctionsService(ctx),
+    pay: new PayService(ctx),
+  };
+  ctx.services = services;
+  return services;
+}
+
+export function orderedServices(services: Services): EmulatorService[] {
+  return SERVICE_ORDER.map((name) => services[name]);
+}
+
+/** POST /emulator/v1/reset and the JS API's reset(): one definition of what reset means. */
+export async function resetEmulator(ctx: EmulatorContext): Promise<void> {
+  ctx.clock.resetToRealTime();
+  for (const service of orderedServices(ctx.services)) await service.reset();
+  ctx.events.clear();
+  ctx.events.emit('emulator.reset', {});
+}

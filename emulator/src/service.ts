@@ -1,0 +1,65 @@
+import type { Hono } from 'hono';
+import type { Clock } from './clock';
+import type { EventLog } from './events';
+import type { Services } from './registry';
+
+/** What the emulator was started with; every field resolved (defaults applied). */
+export interface EmulatorConfig {
+  functionsDir: string;
+  /** The project the functions belong to: `database/` files and a fallback `node_modules`. */
+  projectDir: string;
+  port: number;
+  inMemory: boolean;
+  dataDir: string;
+  envId: string;
+  appid: string;
+  mchId: string;
+  /** Instances per function at most (the cloud scales further; locally a few suffice). */
+  maxInstancesPerFunction: number;
+  /** Default function timeout in ms when config.json sets none (the cloud's default is 3 s). */
+  defaultFunctionTimeoutMs: number;
+  /** Drop SDK work a function leaves in flight after returning, as a frozen cloud instance may. */
+  freezeAfterReturn: boolean;
+}
+
+/** Shared by all services: configuration, the clock, the event log and the other services. */
+export interface EmulatorContext {
+  readonly config: EmulatorConfig;
+  readonly clock: Clock;
+  readonly events: EventLog;
+  /** Base address once listening, e.g. http://127.0.0.1:8787. */
+  url(): string;
+  /** Every service, set once all are constructed (services look each other up lazily). */
+  services: Services;
+}
+
+/** Who sent an /admin request: the env from the query and, for function instances, which one. */
+export interface ActionContext {
+  env: string | undefined;
+  /** Set when the request came from an emulated function instance (its own /admin path). */
+  instanceId: string | undefined;
+}
+
+/**
+ * One handler per SDK action name. `body` is the request's JSON (or multipart fields, with file
+ * parts as Buffers); the return value is the HTTP 200 JSON body. Throw EmulatorError to answer the
+ * platform's `{code, message}`.
+ */
+export type ActionHandler = (body: Record<string, unknown>, ctx: ActionContext) => Promise<unknown>;
+
+/** The lifecycle every emulated service implements; the registry starts and stops them in order. */
+export interface EmulatorService {
+  readonly name: keyof Services;
+  /** The SDK actions this service answers on /admin, keyed by the platform's action names. */
+  readonly actions: Record<string, ActionHandler>;
+  /** Control routes under /emulator/v1 (inspection routes must have no side effects). */
+  routes?(app: Hono): void;
+  /** This service's part of POST /emulator/v1/faults (the body key equal to `name`). */
+  applyFaults?(spec: unknown): void;
+  start(): Promise<void>;
+  /** Called once the HTTP server listens (the realtime watch upgrades WebSockets on it). */
+  attachServer?(server: import('node:http').Server): void;
+  /** Empties data, faults and pending work; keeps declared collections and configuration. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}

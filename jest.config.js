@@ -1,0 +1,26 @@
+// Type-checking is `tsc`'s job (npm test runs it first); jest only transpiles.
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testTimeout: 30000,
+  projects: [
+    {
+      displayName: 'node',
+      testEnvironment: 'node',
+      transform,
+      testMatch: [
+        '<rootDir>/tests/**/*.test.ts',
+        '<rootDir>/server/**/*.test.ts',
+        '<rootDir>/emulator/src/**/*.test.ts',
+      ],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/page/', '<rootDir>/tests/e2e/'],
+    },
+    {
+      displayName: 'page',
+      testEnvironment: 'jsdom',
+      transform,
+      testMatch: ['<rootDir>/tests/page/**/*.test.ts'],
+    },
+  ],
+};
