@@ -1,11 +1,203 @@
-import type { EmulatorContext, EmulatorService } from '../service';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Hono } from 'hono';
+import { EmulatorError } from '../errors';
+import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
+import { loadDeclarations, type DeclaredCollection } from './declarations';
+import { createDatabaseActions } from './handlers';
+import { Journal } from './journal';
+import {
+  compactedEntries,
+  exportStore,
+  importIntoStore,
+  lockFile,
+  type ExportFile,
+} from './portable';
+import {
+  Store,
+  validateCollectionName,
+  type ChangeEvent,
+  type FindOptions,
+  type JournalEntry,
+} from './store';
+import { clone, toRelaxed, type Doc, type DocId } from './values';
 
-// Placeholder until the database service lands: it answers no action.
+export type { ChangeEvent, ChangeKind, FindOptions, IndexSpec, UpdateSpec } from './store';
+export type { Doc, DocId } from './values';
+
+/**
+ * The emulated cloud database. The SDK's `database.*` actions are in handlers.ts (wire format);
+ * the documents, transactions, indexes and change feed live in store.ts, which other services
+ * (realtime watch, rules) use through `store` and the methods below.
+ */
 export class DatabaseService implements EmulatorService {
   readonly name = 'database' as const;
-  readonly actions = {};
-  constructor(readonly ctx: EmulatorContext) {}
-  async start(): Promise<void> {}
-  async reset(): Promise<void> {}
-  async stop(): Promise<void> {}
+  readonly actions: Record<string, ActionHandler>;
+  /** The core store: collection and document operations with no wire format and no rules. */
+  readonly store: Store;
+  private journal: Journal | undefined;
+  private declared: DeclaredCollection[] = [];
+
+  constructor(readonly ctx: EmulatorContext) {
+    this.store = new Store(
+      {
+        now: () => ctx.clock.now(),
+        schedule: (at, label, run) => ctx.clock.schedule(at, label, run),
+      },
+      (entry: JournalEntry) => this.journal?.append(entry),
+    );
+    this.actions = createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events);
+  }
+
+  async start(): Promise<void> {
+    this.declared = loadDeclarations(this.ctx.config.projectDir);
+    if (!this.ctx.config.inMemory) this.openDataDir(this.ctx.config.dataDir);
+    for (const declaration of this.declared) {
+      this.store.createCollection(declaration.name, {
+        rules: declaration.rules,
+        indexes: declaration.indexes,
+      });
+    }
+  }
+
+  /** Empties documents, ends transactions and clears faults; collections, rules, indexes stay. */
+  async reset(): Promise<void> {
+    this.store.clearFaults();
+    this.store.clearDocuments();
+  }
+
+  async stop(): Promise<void> {
+    for (const id of this.store.openTransactionIds()) this.store.abortTransaction(id);
+    this.journal?.close();
+    this.journal = undefined;
+    if (!this.ctx.config.inMemory) fs.rmSync(lockFile(this.ctx.config.dataDir), { force: true });
+  }
+
+  // ---- the API other services and tests use -------------------------------------------------
+
+  /** Calls `listener` after each committed document change, in commit order. */
+  onChange(listener: (event: ChangeEvent) => void): () => void {
+    return this.store.onChange(listener);
+  }
+
+  /** Runs a query (plain JS filter, MongoDB operators) against a collection's committed docs. */
+  query(collection: string, filter: Doc = {}, options: FindOptions = {}): Doc[] {
+    return this.store.find(collection, filter, options);
+  }
+
+  /** The security rules a `database/<NAME>.json` declared, or undefined. */
+  rules(collection: string): unknown {
+    return this.store.rules(collection);
+  }
+
+  /** Every collection declared by a `database/*.json` file, as loaded at start. */
+  declaredCollections(): DeclaredCollection[] {
+    return clone(this.declared);
+  }
+
+  /** The next `count` write requests to `collection` fail, writing nothing (0 clears). */
+  injectWriteFailures(collection: string, count: number): void {
+    this.store.injectWriteFailures(collection, count);
+  }
+
+  exportData(): ExportFile {
+    return exportStore(this.store, this.ctx.clock.now());
+  }
+
+  importData(file: unknown): { collections: number; documents: number } {
+    return importIntoStore(this.store, file);
+  }
+
+  /**
+   * `POST /emulator/v1/faults` body key `database`:
+   * `{"failWrites": {"collection": "USERPAYLOG", "count": 1}}` (or an array of those; count 0
+   * clears one), or `{"clear": true}` to clear every database fault.
+   */
+  applyFaults(spec: unknown): void {
+    const usage =
+      'database faults: {"failWrites": {"collection": "NAME", "count": N}} (or an array of them), or {"clear": true}';
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw new EmulatorError('INVALID_PARAM', usage);
+    }
+    const { failWrites, clear, ...rest } = spec as { failWrites?: unknown; clear?: unknown };
+    if (Object.keys(rest).length) {
+      throw new EmulatorError('INVALID_PARAM', `unknown key(s) ${Object.keys(rest).join(', ')}; ${usage}`);
+    }
+    if (clear !== undefined && clear !== true) throw new EmulatorError('INVALID_PARAM', usage);
+    if (failWrites === undefined && clear === undefined) throw new EmulatorError('INVALID_PARAM', usage);
+    const items = failWrites === undefined ? [] : Array.isArray(failWrites) ? failWrites : [failWrites];
+    const parsed = items.map((item: { collection?: unknown; count?: unknown } | null) => {
+      if (!item || typeof item !== 'object') throw new EmulatorError('INVALID_PARAM', usage);
+      const collection = validateCollectionName(item.collection);
+      if (!this.store.hasCollection(collection)) {
+        throw new EmulatorError('INVALID_PARAM', `failWrites: no collection ${collection}`);
+      }
+      if (typeof item.count !== 'number') {
+        throw new EmulatorError('INVALID_PARAM', `failWrites.count must be a number; ${usage}`);
+      }
+      return { collection, count: item.count };
+    });
+    if (clear) this.store.clearFaults();
+    // Validate all first (above), then apply, so a bad item changes nothing.
+    for (const { collection, count } of parsed) this.store.injectWriteFailures(collection, count);
+  }
+
+  routes(app: Hono): void {
+    const existing = (name: string): string => {
+      validateCollectionName(name);
+      if (!this.store.hasCollection(name)) {
+        throw new EmulatorError('DATABASE_COLLECTION_NOT_EXIST', `no collection ${name}`, 404);
+      }
+      return name;
+    };
+
+    app.get('/collections', (c) =>
+      c.json({
+        collections: this.store.listCollections().map((info) => ({
+          ...info,
+          declared: this.declared.some((d) => d.name === info.name),
+        })),
+      }),
+    );
+
+    app.put('/collections/:name', (c) => {
+      const name = c.req.param('name');
+      const created = this.store.createCollection(name);
+      return c.json({ name, created }, created ? 201 : 200);
+    });
+
+    app.get('/collections/:name/documents', (c) => {
+      const name = existing(c.req.param('name'));
+      return c.json({ documents: this.store.find(name, {}).map((d) => toRelaxed(d)) });
+    });
+
+    app.get('/collections/:name/documents/:id', (c) => {
+      const name = existing(c.req.param('name'));
+      const raw = c.req.param('id');
+      // Ids are strings unless a client chose a number (doc(42)); try the string first.
+      let doc = this.store.get(name, raw);
+      if (!doc && /^-?\d+(\.\d+)?$/.test(raw)) doc = this.store.get(name, Number(raw) as DocId);
+      if (!doc) throw new EmulatorError('DOCUMENT_NOT_FOUND', `no document ${raw} in ${name}`, 404);
+      return c.json({ document: toRelaxed(doc) });
+    });
+
+    app.get('/database/export', (c) => c.json(this.exportData()));
+
+    app.post('/database/import', async (c) => {
+      const body: unknown = await c.req.json().catch(() => {
+        throw new EmulatorError('INVALID_PARAM', 'database/import needs a JSON body (an export file)');
+      });
+      return c.json({ ok: true, ...this.importData(body) });
+    });
+  }
+
+  /** Replays and compacts the journal, and marks the data dir as in use. */
+  private openDataDir(dataDir: string): void {
+    const journal = new Journal(dataDir);
+    for (const entry of journal.read()) this.store.replay(entry);
+    journal.rewrite(compactedEntries(this.store));
+    this.journal = journal;
+    fs.mkdirSync(path.dirname(lockFile(dataDir)), { recursive: true });
+    fs.writeFileSync(lockFile(dataDir), String(process.pid));
+  }
 }

@@ -1,0 +1,210 @@
+import { EmulatorError } from '../errors';
+import type { EventLog } from '../events';
+import type { ActionHandler } from '../service';
+import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
+import { parseWire, toCanonical, type Doc } from './values';
+
+/**
+ * The SDK's database actions (`POST /admin`, `action: database.*`): the wire format only.
+ * Each handler parses the request as `@cloudbase/database` 1.4.3 (inside wx-server-sdk 4.0.2)
+ * sends it, calls the store, and answers the shape that SDK reads (see docs/database.md).
+ */
+
+/** The cloud returns at most 1000 records per query; the SDK asks for 100 unless told. */
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+export function createDatabaseActions(
+  store: Store,
+  now: () => number,
+  events: EventLog,
+): Record<string, ActionHandler> {
+  /** Runs one action, timing it and logging a database.operation event either way. */
+  const run = (
+    action: string,
+    body: Record<string, unknown>,
+    work: () => { answer: Record<string, unknown>; count?: number },
+  ): Promise<unknown> => {
+    const started = process.hrtime.bigint();
+    const collection = typeof body.collectionName === 'string' ? body.collectionName : undefined;
+    const transactionId = typeof body.transactionId === 'string' ? body.transactionId : undefined;
+    const log = (extra: Record<string, unknown>): void => {
+      events.emit('database.operation', {
+        action,
+        collection,
+        transactionId,
+        queryType: body.queryType,
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        ...extra,
+      });
+    };
+    try {
+      const { answer, count } = work();
+      log({ ok: true, count });
+      return Promise.resolve({ ...answer, requestId: requestId() });
+    } catch (err) {
+      log({ ok: false, code: err instanceof EmulatorError ? err.code : 'INTERNAL' });
+      return Promise.reject(err);
+    }
+  };
+
+  const parse = (text: unknown, what: string): unknown => parseWire(text, what, now());
+  const filterOf = (body: Record<string, unknown>): Doc =>
+    body.query === undefined || body.query === '' ? {} : asObject(parse(body.query, 'query'), 'query');
+  const txnOf = (body: Record<string, unknown>): string | undefined => {
+    if (body.transactionId === undefined || body.transactionId === null) return undefined;
+    if (typeof body.transactionId !== 'string') {
+      throw new EmulatorError('INVALID_PARAM', 'transactionId must be a string');
+    }
+    return body.transactionId;
+  };
+
+  return {
+    'database.insertDocument': (body) =>
+      run('database.insertDocument', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        if (!Array.isArray(body.data) || !body.data.length) {
+          throw new EmulatorError('INVALID_PARAM', 'data must be a non-empty array of EJSON documents');
+        }
+        const docs = body.data.map((text, i) => asObject(parse(text, `data[${i}]`), `data[${i}]`));
+        const ids = store.insert(name, docs, txnOf(body));
+        return { answer: { data: { insertedIds: ids } }, count: ids.length };
+      }),
+
+    'database.getDocument': (body) =>
+      run('database.getDocument', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        const options: FindOptions = {
+          limit: body.queryType === 'DOC' ? 1 : limitOf(body.limit),
+          offset: body.queryType === 'DOC' ? 0 : offsetOf(body.offset),
+          order: body.order === undefined ? undefined : orderOf(parse(body.order, 'order')),
+          projection:
+            body.projection === undefined ? undefined : asObject(parse(body.projection, 'projection'), 'projection'),
+        };
+        const docs = store.find(name, filterOf(body), options, txnOf(body));
+        return { answer: { data: { list: docs.map((d) => toCanonical(d)) } }, count: docs.length };
+      }),
+
+    'database.calculateDocument': (body) =>
+      run('database.calculateDocument', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        const total = store.count(name, filterOf(body), txnOf(body));
+        return { answer: { data: { total } }, count: total };
+      }),
+
+    'database.modifyDocument': (body) =>
+      run('database.modifyDocument', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        const data = asObject(parse(body.data, 'data'), 'data');
+        const hasOperators = Object.keys(data).some((k) => k.startsWith('$'));
+        let spec: UpdateSpec;
+        if (body.merge === false) {
+          // set(): the whole new document, no operators (the SDK refuses them too).
+          if (hasOperators) {
+            throw new EmulatorError('INVALID_PARAM', 'a replacement (merge: false) may not contain update operators');
+          }
+          spec = { kind: 'replace', doc: data };
+        } else {
+          // A raw object without operators merges its fields, as the SDK's own encoding does.
+          spec = { kind: 'operators', modifier: hasOperators ? data : { $set: data } };
+        }
+        const result = store.update(
+          name,
+          filterOf(body),
+          spec,
+          { multi: body.multi === true, upsert: body.upsert === true },
+          txnOf(body),
+        );
+        const data_: Record<string, unknown> = { updated: result.updated };
+        if (result.upsertedId !== undefined) data_.upsert_id = result.upsertedId;
+        return { answer: { data: data_ }, count: result.updated + (result.upsertedId === undefined ? 0 : 1) };
+      }),
+
+    'database.removeDocument': (body) =>
+      run('database.removeDocument', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        const deleted = store.remove(name, filterOf(body), { multi: body.multi === true }, txnOf(body));
+        return { answer: { data: { deleted } }, count: deleted };
+      }),
+
+    'database.addCollection': (body) =>
+      run('database.addCollection', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        if (!store.createCollection(name)) {
+          // Unconfirmed against the cloud: its exact code for "already exists" is not documented.
+          throw new EmulatorError('DATABASE_COLLECTION_ALREADY_EXIST', `collection ${name} already exists`);
+        }
+        return { answer: {} };
+      }),
+
+    // startTransaction answers transactionId at the top level, not under data (platform-facts §2).
+    'database.startTransaction': (body) =>
+      run('database.startTransaction', body, () => ({ answer: { transactionId: store.startTransaction() } })),
+
+    'database.commitTransaction': (body) =>
+      run('database.commitTransaction', body, () => {
+        const id = txnOf(body);
+        if (!id) throw new EmulatorError('INVALID_PARAM', 'commitTransaction needs a transactionId');
+        return { answer: {}, count: store.commitTransaction(id).writes };
+      }),
+
+    'database.abortTransaction': (body) =>
+      run('database.abortTransaction', body, () => {
+        const id = txnOf(body);
+        if (!id) throw new EmulatorError('INVALID_PARAM', 'abortTransaction needs a transactionId');
+        store.abortTransaction(id);
+        return { answer: {} };
+      }),
+  };
+}
+
+let seq = 0;
+function requestId(): string {
+  return `local-db-${Date.now().toString(36)}-${(++seq).toString(36)}`;
+}
+
+function asObject(value: unknown, what: string): Doc {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || value instanceof Date) {
+    throw new EmulatorError('INVALID_PARAM', `${what} must be an object`);
+  }
+  return value as Doc;
+}
+
+function limitOf(raw: unknown): number {
+  if (raw === undefined || raw === null) return DEFAULT_LIMIT;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0) {
+    throw new EmulatorError('INVALID_PARAM', `limit must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  // 0 means "the default" on the cloud as in the SDK (which sends 100 for a falsy limit).
+  return raw === 0 ? DEFAULT_LIMIT : Math.min(raw, MAX_LIMIT);
+}
+
+function offsetOf(raw: unknown): number {
+  if (raw === undefined || raw === null) return 0;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0) {
+    throw new EmulatorError('INVALID_PARAM', `offset must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+/**
+ * `order` arrives as `{"field": 1 | -1, ...}` (this SDK: orderBy calls merged in call order) or,
+ * from older clients, `[{"field", "direction": "asc" | "desc"}]`.
+ */
+function orderOf(raw: unknown): [string, 1 | -1][] {
+  const direction = (value: unknown, field: string): 1 | -1 => {
+    if (value === 1 || value === 'asc') return 1;
+    if (value === -1 || value === 'desc') return -1;
+    throw new EmulatorError('INVALID_PARAM', `order of ${field} must be 1/-1 or asc/desc`);
+  };
+  if (Array.isArray(raw)) {
+    return raw.map((item: { field?: unknown; direction?: unknown }) => {
+      if (typeof item?.field !== 'string') throw new EmulatorError('INVALID_PARAM', 'order items need a field');
+      return [item.field, direction(item.direction, item.field)];
+    });
+  }
+  if (raw && typeof raw === 'object') {
+    return Object.entries(raw as Doc).map(([field, value]) => [field, direction(value, field)]);
+  }
+  throw new EmulatorError('INVALID_PARAM', 'order must be an object like {"field": 1}');
+}

@@ -1,0 +1,103 @@
+import { BSONRegExp, EJSON } from 'bson';
+import { EmulatorError } from '../errors';
+
+/**
+ * Values on the wire are canonical EJSON strings (the `bson` package's format, as the SDK sends
+ * them); inside the store they are plain JS values (numbers, strings, booleans, null, Date, RegExp,
+ * arrays, plain objects) so mingo can query and update them.
+ */
+export type Doc = Record<string, unknown>;
+export type DocId = string | number;
+
+/** Parses one EJSON string from the SDK; `what` names the field in the error. */
+export function parseWire(text: unknown, what: string, now: number): unknown {
+  if (typeof text !== 'string') {
+    throw new EmulatorError('INVALID_PARAM', `${what} must be an EJSON string`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = EJSON.parse(text, { relaxed: true });
+  } catch (err) {
+    throw new EmulatorError('INVALID_PARAM', `${what} is not valid EJSON: ${(err as Error).message}`);
+  }
+  return toPlain(parsed, now);
+}
+
+/**
+ * Turns parsed EJSON into plain JS: BSON regexes become RegExp (what mingo matches with), and
+ * `db.serverDate({offset})` (`{$tcb_server_date: {offset}}`) becomes the emulated server's time,
+ * in documents, updates and queries alike, as the cloud resolves it on its side.
+ */
+export function toPlain(value: unknown, now: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof RegExp) return new RegExp(value.source, value.flags);
+  if (value instanceof BSONRegExp) return toRegExp(value.pattern, value.options);
+  if (Array.isArray(value)) return value.map((item) => toPlain(item, now));
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1 && keys[0] === '$tcb_server_date') {
+    const spec = record.$tcb_server_date as { offset?: unknown } | null;
+    const offset = spec && typeof spec.offset === 'number' ? spec.offset : 0;
+    return new Date(now + offset);
+  }
+  if (Object.getPrototypeOf(record) !== Object.prototype && Object.getPrototypeOf(record) !== null) {
+    // Other BSON types (ObjectId, Decimal128, ...) are kept as they are and stored opaquely.
+    return value;
+  }
+  const out: Doc = {};
+  for (const key of keys) out[key] = toPlain(record[key], now);
+  return out;
+}
+
+/** BSON regex options (`imsx`) to a JS RegExp; `x` has no JS equivalent and is refused. */
+function toRegExp(pattern: string, options: string): RegExp {
+  const flags = options.replace(/[^ims]/g, (flag) => {
+    throw new EmulatorError(
+      'DATABASE_INVALID_OPERRATOR',
+      `regular expression option "${flag}" is not supported by wxcloud-emulator (use i, m or s)`,
+    );
+  });
+  try {
+    return new RegExp(pattern, flags);
+  } catch (err) {
+    throw new EmulatorError('INVALID_PARAM', `invalid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** A deep copy of a stored value (documents never share objects with callers). */
+export function clone<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (value instanceof RegExp) return new RegExp(value.source, value.flags) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => clone(item)) as T;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Doc = {};
+  for (const [key, item] of Object.entries(value as Doc)) out[key] = clone(item);
+  return out as T;
+}
+
+/** Canonical EJSON text, the form the SDK parses (and the journal stores: types survive). */
+export function toCanonical(value: unknown): string {
+  return EJSON.stringify(value as Doc, { relaxed: false });
+}
+
+/** Relaxed EJSON as a JSON value: numbers and strings plain, dates `{"$date": "ISO"}`. */
+export function toRelaxed(value: unknown): unknown {
+  return JSON.parse(EJSON.stringify(value as Doc, { relaxed: true })) as unknown;
+}
+
+/** Parses relaxed or canonical EJSON already parsed as JSON (export files, journal lines). */
+export function fromEjsonValue(value: unknown): unknown {
+  return toPlain(EJSON.deserialize(value as Doc, { relaxed: true }), Date.now());
+}
+
+/** Equality of stored values by their canonical EJSON (type-exact, key-order sensitive). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return toCanonical({ v: a }) === toCanonical({ v: b });
+}
+
+export function isDocId(value: unknown): value is DocId {
+  return (typeof value === 'string' && value.length > 0) || typeof value === 'number';
+}
