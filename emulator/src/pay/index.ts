@@ -1,11 +1,241 @@
-import type { EmulatorContext, EmulatorService } from '../service';
+import type { Hono } from 'hono';
+import { EmulatorError } from '../errors';
+import { LOCAL_OPENID } from '../functions';
+import type { ActionContext, EmulatorContext, EmulatorService } from '../service';
+import {
+  parseCallbackFaults,
+  type CallbackFault,
+  type CallbackStats,
+  type DeliveryOutcome,
+  type DeliveryRequest,
+} from './callbacks';
+import { PaySandbox, type Decision, type OrderView, type VerifyResult } from './sandbox';
+import type { Wire } from './validate';
 
-// Placeholder until the pay service lands: it answers no action.
+export type { CallbackFault, CallbackStats, OrderView, VerifyResult, Decision };
+export { RETRY_DELAYS_MS } from './callbacks';
+
+const DECISIONS: readonly Decision[] = ['confirm', 'cancel', 'fail'];
+
+/**
+ * The CloudPay sandbox as an emulator service: the SDK's `wx.wxPayApi` action, the control
+ * routes under /emulator/v1/pay, the `pay` key of POST /emulator/v1/faults, and a JS API for the
+ * mini-program side (`wx.requestPayment`). The behaviour lives in PaySandbox (sandbox.ts).
+ */
 export class PayService implements EmulatorService {
   readonly name = 'pay' as const;
-  readonly actions = {};
-  constructor(readonly ctx: EmulatorContext) {}
+  readonly actions = {
+    'wx.wxPayApi': (body: Record<string, unknown>, actx: ActionContext) =>
+      this.wxPayApi(body, actx),
+  };
+  readonly sandbox: PaySandbox;
+
+  constructor(readonly ctx: EmulatorContext) {
+    this.sandbox = new PaySandbox({
+      clock: ctx.clock,
+      config: {
+        get appid() {
+          return ctx.config.appid;
+        },
+        get mchId() {
+          return ctx.config.mchId;
+        },
+        get envId() {
+          return ctx.config.envId;
+        },
+      },
+      functions: () => ctx.services.functions.list(),
+      deliver: (request) => this.deliver(request),
+      emit: (type, data) => ctx.events.emit(type, data),
+      defaultOpenid: LOCAL_OPENID,
+    });
+  }
+
+  /** Notifications go to the callback function as the platform calls it: SOURCE wx_paycallback. */
+  private async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    return this.ctx.services.functions.invoke({
+      name: request.functionName,
+      data: request.event,
+      source: 'wx_paycallback',
+      openid: request.openid,
+      appid: this.ctx.config.appid,
+    });
+  }
+
+  /** The user whose invocation made the call, if the function runtime can tell. */
+  private callerOpenid(actx: ActionContext): string | undefined {
+    if (!actx.instanceId) return undefined;
+    const functions = this.ctx.services.functions as unknown as {
+      openidForInstance?: (instanceId: string) => string | undefined;
+    };
+    return functions.openidForInstance?.(actx.instanceId);
+  }
+
+  private async wxPayApi(body: Record<string, unknown>, actx: ActionContext): Promise<Wire> {
+    const apiName = body.apiName;
+    if (typeof apiName !== 'string' || !apiName) {
+      throw new EmulatorError('INVALID_PARAM', 'wx.wxPayApi needs an apiName field');
+    }
+    const raw = body.requestData;
+    const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : {};
+    } catch {
+      throw new EmulatorError('INVALID_PARAM', `cloudPay.${apiName}: requestData is not JSON`);
+    }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `cloudPay.${apiName}: requestData must be a JSON object`,
+      );
+    }
+    const openid = this.callerOpenid(actx);
+    return this.sandbox.call(apiName, data as Wire, openid === undefined ? {} : { openid });
+  }
+
+  // ---- JS API (the mini-program side and tests) -------------------------------------------
+
+  /** The order whose payment object carries `package: 'prepay_id=<prepayId>'`. */
+  findByPrepayId(prepayId: string): OrderView | undefined {
+    return this.sandbox.findByPrepayId(prepayId);
+  }
+
+  /** Checks a payment object as wx.requestPayment gets it (fields, known prepay id, paySign). */
+  verifyPayment(payment: unknown): VerifyResult {
+    return this.sandbox.verifyPayment(payment);
+  }
+
+  /**
+   * The payer's decision on the pay sheet. Resolves once recorded; with `waitForCallback` only
+   * after the first notification attempt (a real requestPayment success does not wait for it).
+   */
+  async decide(
+    outTradeNo: string,
+    decision: Decision,
+    opts: { openid?: string; waitForCallback?: boolean } = {},
+  ): Promise<OrderView> {
+    const view = this.sandbox.decide(
+      outTradeNo,
+      decision,
+      opts.openid === undefined ? {} : { openid: opts.openid },
+    );
+    if (!opts.waitForCallback) return view;
+    await this.sandbox.idle();
+    return this.sandbox.get(outTradeNo) as OrderView;
+  }
+
+  resend(outTradeNo: string): Promise<OrderView> {
+    return this.sandbox.resend(outTradeNo);
+  }
+
+  getOrder(outTradeNo: string): OrderView | undefined {
+    return this.sandbox.get(outTradeNo);
+  }
+
+  listOrders(): OrderView[] {
+    return this.sandbox.list();
+  }
+
+  /** Appends callback fault rules (the same shape as the faults route's `pay.callbacks`). */
+  injectCallbackFaults(faults: unknown): void {
+    this.sandbox.callbacks.injectFaults(parseCallbackFaults(faults));
+  }
+
+  clearCallbackFaults(): void {
+    this.sandbox.callbacks.clearFaults();
+  }
+
+  callbackStats(): CallbackStats {
+    return this.sandbox.callbacks.stats();
+  }
+
+  /** Resolves once no callback delivery is running. */
+  idle(): Promise<void> {
+    return this.sandbox.idle();
+  }
+
+  /** `POST /emulator/v1/faults` `{"pay": {"callbacks": [...], "clear": true}}`. */
+  applyFaults(spec: unknown): void {
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        'pay faults must be an object such as {"callbacks": [{"action": "drop", "count": 1}]} or {"clear": true}',
+      );
+    }
+    const s = spec as Record<string, unknown>;
+    const unknown = Object.keys(s).filter((k) => k !== 'callbacks' && k !== 'clear');
+    if (unknown.length) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `pay faults: unknown key(s) ${unknown.join(', ')}; use "callbacks" and/or "clear"`,
+      );
+    }
+    if (s.clear !== undefined && typeof s.clear !== 'boolean') {
+      throw new EmulatorError('INVALID_PARAM', 'pay faults: "clear" must be true or false');
+    }
+    const faults = s.callbacks === undefined ? [] : parseCallbackFaults(s.callbacks);
+    if (s.clear) this.clearCallbackFaults();
+    this.sandbox.callbacks.injectFaults(faults);
+    this.ctx.events.emit('pay.callback', {
+      event: 'faults',
+      pending: this.sandbox.callbacks.pendingFaults(),
+    });
+  }
+
+  routes(app: Hono): void {
+    app.get('/pay/orders', (c) => c.json({ orders: this.sandbox.list() }));
+    app.get('/pay/orders/:outTradeNo', (c) => {
+      const outTradeNo = c.req.param('outTradeNo');
+      const order = this.sandbox.get(outTradeNo);
+      if (!order) {
+        throw new EmulatorError(
+          'ORDER_NOT_FOUND',
+          `no sandbox order with outTradeNo "${outTradeNo}"`,
+          404,
+        );
+      }
+      return c.json({ order });
+    });
+    app.post('/pay/orders/:outTradeNo/:decision', async (c) => {
+      const outTradeNo = c.req.param('outTradeNo');
+      const action = c.req.param('decision');
+      const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown> | null;
+      const opts = body && typeof body === 'object' ? body : {};
+      // Control calls wait for the first callback attempt by default, so a script or test that
+      // confirms can read the outcome right away; {"wait": false} returns at once.
+      const wait = opts.wait !== false;
+      if (action === 'resend') {
+        const order = await this.sandbox.resend(outTradeNo);
+        return c.json({ order });
+      }
+      if (!DECISIONS.includes(action as Decision)) {
+        throw new EmulatorError(
+          'NOT_FOUND',
+          `no pay action "${action}"; use confirm, cancel, fail or resend`,
+          404,
+        );
+      }
+      if (opts.openid !== undefined && typeof opts.openid !== 'string') {
+        throw new EmulatorError('INVALID_PARAM', '"openid" must be a string');
+      }
+      const order = await this.decide(outTradeNo, action as Decision, {
+        ...(typeof opts.openid === 'string' ? { openid: opts.openid } : {}),
+        waitForCallback: wait,
+      });
+      return c.json({ order });
+    });
+    app.get('/pay/faults', (c) => c.json({ callbacks: this.sandbox.callbacks.pendingFaults() }));
+    app.get('/pay/stats', (c) => c.json({ callbacks: this.sandbox.callbacks.stats() }));
+  }
+
   async start(): Promise<void> {}
-  async reset(): Promise<void> {}
-  async stop(): Promise<void> {}
+
+  async reset(): Promise<void> {
+    this.sandbox.reset();
+  }
+
+  async stop(): Promise<void> {
+    this.sandbox.reset();
+  }
 }
