@@ -1,12 +1,20 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { exportDataDir, importIntoDataDir, lockHolder } from './database/portable';
 import { startEmulator, DEFAULTS } from './emulator';
 
 const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
 
 Usage:
-  wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR]
+  wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
                          [--env-id ID] [--appid ID] [--mch-id ID] [--freeze-after-return]
+  wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
+  wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
+                                              (while no emulator uses the data dir)
+
+--fresh empties the data dir's database before starting.
 
 Defaults: functions from project.config.json's cloudfunctionRoot, port ${DEFAULTS.port} (0 picks a
 free one), data in ${DEFAULTS.dataDir}/, env ${DEFAULTS.envId}, appid ${DEFAULTS.appid},
@@ -42,6 +50,14 @@ async function start(args: string[]): Promise<void> {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     fail(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   }
+  if (values.fresh && values['in-memory']) fail('--fresh and --in-memory together make no sense');
+  if (values.fresh) {
+    const dataDir = path.resolve(values.data ?? DEFAULTS.dataDir);
+    const holder = lockHolder(dataDir);
+    if (holder) fail(`an emulator (pid ${holder}) is using ${dataDir}; stop it before --fresh`);
+    // Only the database's own folder: the data dir may hold other services' files.
+    fs.rmSync(path.join(dataDir, 'database'), { recursive: true, force: true });
+  }
   let emulator;
   try {
     emulator = await startEmulator({
@@ -68,11 +84,44 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', shutdown);
 }
 
+/** `export FILE` / `import FILE`: offline, straight from and to the data dir's journal. */
+function transfer(command: 'export' | 'import', args: string[]): void {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { data: { type: 'string' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const [file, ...extra] = parsed.positionals;
+  if (!file || extra.length) fail(`${command} takes exactly one FILE`);
+  const dataDir = path.resolve(parsed.values.data ?? DEFAULTS.dataDir);
+  try {
+    if (command === 'export') {
+      const data = exportDataDir(dataDir);
+      fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+      const count = Object.values(data.collections).reduce((n, docs) => n + docs.length, 0);
+      process.stdout.write(`exported ${count} documents from ${dataDir} to ${file}\n`);
+    } else {
+      const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const result = importIntoDataDir(dataDir, raw);
+      process.stdout.write(
+        `imported ${result.documents} documents into ${result.collections} collections in ${dataDir}\n`,
+      );
+    }
+  } catch (err) {
+    process.stderr.write(`wxcloud-emulator: ${command} failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
       return start(rest);
+    case 'export':
+    case 'import':
+      return transfer(command, rest);
     case undefined:
     case 'help':
     case '--help':
