@@ -30,6 +30,12 @@ export default tseslint.config(
     },
   },
   {
+    // Function folders as DevTools uploads them: CommonJS `exports.main`.
+    files: ['tests/fixtures/functions/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': [
         'error',

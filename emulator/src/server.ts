@@ -83,7 +83,12 @@ export function createApp(ctx: EmulatorContext): Hono {
         );
       }
       const actionCtx: ActionContext = { env: c.req.query('env'), instanceId };
-      const result = await handler(body, actionCtx);
+      const run = (): Promise<unknown> => handler(body, actionCtx);
+      // Requests from an emulated instance are tied to the invocation that made them (in-flight
+      // tracking and --freeze-after-return).
+      const result = instanceId
+        ? await ctx.services.functions.fromInstance(instanceId, c.req.header(), action, run)
+        : await run();
       return c.json(result ?? {});
     } catch (err) {
       return platformError(c, err);

@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { InvokeMessage, SerializedError, WorkerInit, WorkerMessage } from './protocol';
+
+/** How one run on an instance ended, as the instance saw it. */
+export type RunResult =
+  | { kind: 'ok'; result: unknown; pending: number }
+  | { kind: 'threw'; error: SerializedError; pending: number }
+  | { kind: 'timeout' }
+  /** The instance failed to load the function or died mid-run. */
+  | { kind: 'crashed'; message: string };
+
+export interface InstanceOptions {
+  id: string;
+  functionName: string;
+  functionDir: string;
+  fallbackNodeModules: string;
+  clockOffset: SharedArrayBuffer;
+  /** The platform's environment for this instance (per-invocation keys are set per run). */
+  env: Record<string, string>;
+  onLog(invocationId: string | undefined, level: string, message: string): void;
+}
+
+// The cloud does not count initialization against the invocation's timeout; locally loading the
+// SDK takes a few hundred ms, so a generous separate bound stops a function whose load hangs.
+const INIT_TIMEOUT_MS = 15000;
+
+/** Where the bundled worker lives: beside the running bundle, or built from the source tree. */
+export function locateWorker(): string {
+  const candidates = [
+    path.join(__dirname, 'functions', 'worker.js'), // running from emulator/dist/*.js
+    path.join(__dirname, 'worker.js'), // running from emulator/dist/functions/*.js
+    path.resolve(__dirname, '../../dist/functions/worker.js'), // running from emulator/src/functions
+  ];
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (!found) {
+    throw new Error(
+      `the function runtime's worker is not built (looked for ${candidates.join(', ')}); run \`npm run build\``,
+    );
+  }
+  return found;
+}
+
+/**
+ * One function instance: a worker thread running one invocation at a time. `start()` is the cold
+ * start; `run()` sends one invocation and resolves with how it ended. A timed-out or crashed
+ * instance is dead and must not be reused.
+ */
+export class Instance {
+  state: 'starting' | 'idle' | 'busy' | 'dead' = 'starting';
+  /** The invocation running now, or the last one (SDK requests after return belong to it). */
+  lastInvocationId: string | undefined;
+  private readonly worker: Worker;
+  private readonly ready: Promise<string | undefined>;
+  private settle: ((result: RunResult) => void) | undefined;
+  /** Resolvers of SDK requests held back because the instance is "frozen". */
+  private readonly held: (() => void)[] = [];
+
+  constructor(
+    private readonly options: InstanceOptions,
+    workerFile: string,
+  ) {
+    const init: WorkerInit = {
+      functionDir: options.functionDir,
+      fallbackNodeModules: options.fallbackNodeModules,
+      clockOffset: options.clockOffset,
+    };
+    this.worker = new Worker(workerFile, { workerData: init, env: options.env });
+    this.ready = new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(`function ${options.functionName} did not load within ${INIT_TIMEOUT_MS} ms`),
+        INIT_TIMEOUT_MS,
+      );
+      this.worker.on('message', (message: WorkerMessage) => {
+        switch (message.type) {
+          case 'ready':
+            clearTimeout(timer);
+            resolve(undefined);
+            break;
+          case 'loadError':
+            clearTimeout(timer);
+            resolve(`${message.error.name}: ${message.error.message}`);
+            break;
+          case 'log':
+            options.onLog(message.invocationId, message.level, message.message);
+            break;
+          case 'result':
+            if (message.invocationId === this.lastInvocationId) {
+              this.finish(
+                message.ok
+                  ? { kind: 'ok', result: message.result, pending: message.pending }
+                  : { kind: 'threw', error: message.error, pending: message.pending },
+              );
+            }
+            break;
+        }
+      });
+      const died = (why: string): void => {
+        clearTimeout(timer);
+        resolve(why);
+        this.state = 'dead';
+        this.finish({ kind: 'crashed', message: why });
+        this.releaseHeld();
+      };
+      this.worker.on('error', (err) => died(`instance crashed: ${err.name}: ${err.message}`));
+      this.worker.on('exit', (code) => died(`instance exited with code ${code}`));
+    });
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  /** Resolves once the function is loaded; a load failure leaves the instance dead. */
+  async start(): Promise<string | undefined> {
+    const failure = await this.ready;
+    if (failure) {
+      this.state = 'dead';
+      await this.worker.terminate();
+    } else if (this.state === 'starting') {
+      this.state = 'idle';
+    }
+    return failure;
+  }
+
+  /** Runs one invocation; on timeout the worker is terminated (the caller replaces it). */
+  run(message: InvokeMessage, timeoutMs: number): Promise<RunResult> {
+    if (this.state !== 'idle') throw new Error(`instance ${this.id} is ${this.state}, not idle`);
+    this.state = 'busy';
+    this.lastInvocationId = message.invocationId;
+    return new Promise<RunResult>((resolve) => {
+      const timer = setTimeout(() => {
+        void this.terminate();
+        this.finish({ kind: 'timeout' });
+      }, timeoutMs);
+      this.settle = (result) => {
+        clearTimeout(timer);
+        this.settle = undefined;
+        if (this.state === 'busy') this.state = 'idle';
+        resolve(result);
+      };
+      this.worker.postMessage(message);
+    });
+  }
+
+  /** Holds an SDK request until the instance is terminated: a frozen instance never answers. */
+  hold(): Promise<void> {
+    return new Promise<void>((resolve) => this.held.push(resolve));
+  }
+
+  async terminate(): Promise<void> {
+    this.state = 'dead';
+    this.releaseHeld();
+    await this.worker.terminate();
+  }
+
+  private finish(result: RunResult): void {
+    this.settle?.(result);
+  }
+
+  private releaseHeld(): void {
+    for (const release of this.held.splice(0)) release();
+  }
+}
