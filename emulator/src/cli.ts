@@ -10,6 +10,7 @@ const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
 Usage:
   wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
                          [--env-id ID] [--appid ID] [--mch-id ID] [--freeze-after-return]
+                         [--max-instances N] [--timeout-ms MS]
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
   wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
                                               (while no emulator uses the data dir)
@@ -40,6 +41,8 @@ async function start(args: string[]): Promise<void> {
         appid: { type: 'string' },
         'mch-id': { type: 'string' },
         'freeze-after-return': { type: 'boolean' },
+        'max-instances': { type: 'string' },
+        'timeout-ms': { type: 'string' },
       },
       strict: true,
     }));
@@ -58,6 +61,14 @@ async function start(args: string[]): Promise<void> {
     // Only the database's own folder: the data dir may hold other services' files.
     fs.rmSync(path.join(dataDir, 'database'), { recursive: true, force: true });
   }
+  const positiveInt = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) fail(`--${flag} must be a positive integer, got "${text}"`);
+    return n;
+  };
+  const maxInstancesPerFunction = positiveInt('max-instances', values['max-instances']);
+  const defaultFunctionTimeoutMs = positiveInt('timeout-ms', values['timeout-ms']);
   let emulator;
   try {
     emulator = await startEmulator({
@@ -69,6 +80,8 @@ async function start(args: string[]): Promise<void> {
       appid: values.appid,
       mchId: values['mch-id'],
       freezeAfterReturn: values['freeze-after-return'],
+      maxInstancesPerFunction,
+      defaultFunctionTimeoutMs,
     });
   } catch (err) {
     fail((err as Error).message);
