@@ -1,5 +1,5 @@
 // Type-checking is `tsc`'s job (npm test runs it first); jest only transpiles.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import cloud from 'wx-server-sdk';
+import type { CloudPayApi } from './cloudpay';
+import { CloudLedger } from './cloud-ledger';
+import { loadConfig } from './config';
+import type { Caller, PaymentDeps } from './payments';
+import { newTradeNo } from './trade-no';
+
+/**
+ * Wiring for the deployed functions: the real wx-server-sdk, the function's environment, the
+ * system clock. Everything the flows do is decided in payments.ts; this file only connects it.
+ */
+// DYNAMIC_CURRENT_ENV (a symbol the typings do not admit) = the env the function runs in.
+cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV as unknown as string });
+
+let deps: PaymentDeps | undefined;
+
+/** Built on first use, so a configuration error becomes a reply rather than a crashed instance. */
+export function paymentDeps(): PaymentDeps {
+  deps ??= {
+    ledger: new CloudLedger(cloud.database()),
+    // wx-server-sdk has no typings for cloudPay; server/cloudpay.ts describes it.
+    pay: (cloud as unknown as { cloudPay: CloudPayApi }).cloudPay,
+    config: loadConfig(),
+    now: () => Date.now(),
+    nonceStr: () => randomBytes(16).toString('hex'),
+    newTradeNo: (now) => newTradeNo(now),
+  };
+  return deps;
+}
+
+/** Who is calling, from the platform (never from the event). */
+export function currentCaller(): Caller {
+  const context = cloud.getWXContext();
+  return { openid: context.OPENID, clientIp: context.CLIENTIP, source: context.SOURCE };
+}
