@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { runWithSdk } from '../support/sdk';
+import { makeProject } from './database-helpers';
+
+// The CLI as users run it: the bundled bin on plain Node, its ready line, and data that survives
+// SIGKILL. The bin is bundled here into a temporary folder (the same esbuild options as
+// scripts/build.mjs) so the test never races another build of emulator/dist.
+
+const root = path.resolve(__dirname, '../..');
+let outdir: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-cli-'));
+  await esbuild.build({
+    entryPoints: ['cli', 'functions/worker'].map((n) => path.join(root, 'emulator/src', `${n}.ts`)),
+    outdir,
+    outbase: path.join(root, 'emulator/src'),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+  });
+});
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Starts the bin and resolves with its URL once it prints the ready line (bounded wait). */
+function startCli(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(outdir, 'cli.js'), ...args], {
+    cwd,
+    // The bundle leaves packages external; resolve them from this repository's node_modules.
+    env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(root, 'node_modules') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s; stderr: ${err}`)), 15000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /^wxcloud-emulator ready at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1] });
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cli exited with ${code} before ready: ${err}`));
+    });
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+test('start --port 0 --in-memory prints the ready line; health and the SDK work', async () => {
+  const { projectDir, functionsDir } = makeProject();
+  const { child, url } = await startCli(['start', '--port', '0', '--in-memory', '--functions', functionsDir], projectDir);
+  try {
+    const health = (await (await fetch(`${url}/emulator/v1/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ ok: true, envId: 'local-env', appid: 'wx0000000000000000', mchId: '1900000109' });
+    const total = await runWithSdk<number>(
+      url,
+      `await db.collection('ITEMS').add({ data: { a: 1 } }); return (await db.collection('ITEMS').count()).total;`,
+    );
+    expect(total).toBe(1);
+  } finally {
+    await killed(child);
+  }
+});
+
+test('acknowledged writes survive SIGKILL; export, --fresh and import', async () => {
+  const { projectDir, functionsDir } = makeProject();
+  const dataDir = path.join(projectDir, 'data');
+  const args = ['start', '--port', '0', '--data', dataDir, '--functions', functionsDir];
+  const first = await startCli(args, projectDir);
+  await runWithSdk(
+    first.url,
+    `const c = db.collection('USERPAYLOG');
+     for (let i = 0; i < 20; i++) await c.add({ data: { _id: 'log-' + i, tradeno: 'T' + i, paidAt: new Date(1700000000000 + i) } });
+     await c.doc('log-3').update({ data: { paystatus: 1 } });
+     await c.doc('log-4').remove();
+     await db.createCollection('CREATED');`,
+  );
+  await killed(first.child);
+
+  const second = await startCli(args, projectDir);
+  const seen = await runWithSdk<{ count: number; log3: unknown; isDate: boolean; created: number }>(
+    second.url,
+    `const c = db.collection('USERPAYLOG');
+     const d = (await c.doc('log-3').get()).data;
+     return { count: (await c.count()).total, log3: { tradeno: d.tradeno, paystatus: d.paystatus }, isDate: d.paidAt instanceof Date,
+       created: (await db.collection('CREATED').count()).total };`,
+  );
+  expect(seen).toEqual({ count: 19, log3: { tradeno: 'T3', paystatus: 1 }, isDate: true, created: 0 });
+  await killed(second.child);
+
+  const cli = path.join(outdir, 'cli.js');
+  const file = path.join(projectDir, 'export.json');
+  const run = (extra: string[]): Promise<{ code: number | null; out: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [cli, ...extra, '--data', dataDir], {
+        cwd: projectDir,
+        env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(root, 'node_modules') },
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+  expect(await run(['export', file])).toEqual({ code: 0, out: `exported 19 documents from ${dataDir} to ${file}\n` });
+  const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as { collections: Record<string, unknown[]> };
+  expect(exported.collections.USERPAYLOG[0]).toEqual({ _id: 'log-0', tradeno: 'T0', paidAt: { $date: '2023-11-14T22:13:20Z' } });
+
+  const fresh = await startCli([...args, '--fresh'], projectDir);
+  const empty = await runWithSdk<number>(fresh.url, `return (await db.collection('USERPAYLOG').count()).total;`);
+  expect(empty).toBe(0);
+  await killed(fresh.child);
+
+  expect((await run(['import', file])).code).toBe(0);
+  const restored = await startCli(args, projectDir);
+  const count = await runWithSdk<number>(restored.url, `return (await db.collection('USERPAYLOG').count()).total;`);
+  expect(count).toBe(19);
+  await killed(restored.child);
+});
