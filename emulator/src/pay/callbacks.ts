@@ -77,6 +77,8 @@ export interface CallbackAttempt {
   trigger: AttemptTrigger;
   /** Emulated time the attempt happened (ISO 8601). */
   time: string;
+  /** When the schedule (or a delay/reorder fault) made it due (ISO 8601, emulated). */
+  dueAt: string;
   fault?: FaultAction;
   outcome: AttemptOutcome;
   /** The function's return value, or `{errCode, errMsg}` when the platform failed the call. */
@@ -277,13 +279,13 @@ export class CallbackDispatcher {
       attempts: [],
     };
     this.notifications.push(notification);
-    this.track(this.attempt(notification, 'initial'));
+    this.track(this.attempt(notification, 'initial', this.deps.clock.now()));
     return notification;
   }
 
   /** Delivers the notification once more now (an operator's manual re-push). */
   resend(notification: Notification): Promise<void> {
-    return this.track(this.attempt(notification, 'resend'));
+    return this.track(this.attempt(notification, 'resend', this.deps.clock.now()));
   }
 
   /** Resolves once no delivery started so far is still running. */
@@ -360,10 +362,15 @@ export class CallbackDispatcher {
     return rule;
   }
 
-  private record(n: Notification, fields: Omit<CallbackAttempt, 'attempt' | 'time'>): void {
+  private record(
+    n: Notification,
+    due: number,
+    fields: Omit<CallbackAttempt, 'attempt' | 'time' | 'dueAt'>,
+  ): void {
     const attempt: CallbackAttempt = {
       attempt: n.attempts.length + 1,
       time: this.iso(),
+      dueAt: new Date(due).toISOString(),
       ...fields,
     };
     n.attempts.push(attempt);
@@ -371,49 +378,46 @@ export class CallbackDispatcher {
   }
 
   /** One attempt: apply a fault, if any, then deliver (or not). */
-  private async attempt(n: Notification, trigger: AttemptTrigger): Promise<void> {
+  private async attempt(n: Notification, trigger: AttemptTrigger, due: number): Promise<void> {
     // A lost notification's scheduled attempts are all dropped; an operator's resend still goes.
     if (n.lost && trigger !== 'resend') {
-      this.record(n, {
+      this.record(n, due, {
         trigger,
         fault: 'lose',
         outcome: 'dropped',
         verdict: 'lost: this notification never reaches the function (lose fault)',
       });
-      this.afterFailure(n);
+      this.afterFailure(n, due);
       return;
     }
     const fault = this.takeFault(n);
     switch (fault?.action) {
       case 'lose':
         n.lost = true;
-        this.record(n, {
+        this.record(n, due, {
           trigger,
           fault: 'lose',
           outcome: 'dropped',
           verdict: 'lost: this notification never reaches the function (lose fault)',
         });
-        this.afterFailure(n);
+        this.afterFailure(n, due);
         return;
       case 'drop':
-        this.record(n, {
+        this.record(n, due, {
           trigger,
           fault: 'drop',
           outcome: 'dropped',
           verdict:
             'dropped in transit (drop fault): no reply reached WeChat, so it retries on schedule',
         });
-        this.afterFailure(n);
+        this.afterFailure(n, due);
         return;
       case 'delay': {
-        const task = this.deps.clock.schedule(
-          this.deps.clock.now() + fault.delayMs,
-          `pay callback ${n.outTradeNo} (delayed)`,
-          () => {
-            this.otherTasks.delete(task);
-            return this.track(this.deliverNow(n, trigger, 'delay'));
-          },
-        );
+        const at = this.deps.clock.now() + fault.delayMs;
+        const task = this.deps.clock.schedule(at, `pay callback ${n.outTradeNo} (delayed)`, () => {
+          this.otherTasks.delete(task);
+          return this.track(this.deliverNow(n, trigger, 'delay', at));
+        });
         this.otherTasks.add(task);
         return;
       }
@@ -427,7 +431,7 @@ export class CallbackDispatcher {
             () => {
               if (!this.parked.includes(parked)) return;
               this.parked = this.parked.filter((p) => p !== parked);
-              return this.track(this.deliverNow(n, trigger, 'reorder'));
+              return this.track(this.deliverNow(n, trigger, 'reorder', parked.deadline.at));
             },
           ),
         };
@@ -435,11 +439,11 @@ export class CallbackDispatcher {
         return;
       }
       case 'duplicate':
-        await this.deliverNow(n, trigger, 'duplicate');
-        await this.deliverNow(n, 'duplicate', 'duplicate');
+        await this.deliverNow(n, trigger, 'duplicate', due);
+        await this.deliverNow(n, 'duplicate', 'duplicate', due);
         return;
       default:
-        await this.deliverNow(n, trigger, undefined);
+        await this.deliverNow(n, trigger, undefined, due);
     }
   }
 
@@ -447,6 +451,7 @@ export class CallbackDispatcher {
     n: Notification,
     trigger: AttemptTrigger,
     fault: FaultAction | undefined,
+    due: number,
   ): Promise<void> {
     let outcome: DeliveryOutcome;
     try {
@@ -464,7 +469,7 @@ export class CallbackDispatcher {
     const judged = judgeReply(outcome);
     const reply =
       'errCode' in outcome ? { errCode: outcome.errCode, errMsg: outcome.errMsg } : outcome.result;
-    this.record(n, {
+    this.record(n, due, {
       trigger,
       ...(fault ? { fault } : {}),
       outcome: judged.outcome,
@@ -481,7 +486,7 @@ export class CallbackDispatcher {
       this.retryTasks.delete(n.id);
       delete n.nextAttemptAt;
     } else {
-      this.afterFailure(n);
+      this.afterFailure(n, due);
     }
     if (fault !== 'reorder') await this.flushParked(n);
   }
@@ -493,12 +498,12 @@ export class CallbackDispatcher {
     this.parked = this.parked.filter((p) => p.notification === after);
     for (const p of ready) {
       p.deadline.cancel();
-      await this.deliverNow(p.notification, p.trigger, 'reorder');
+      await this.deliverNow(p.notification, p.trigger, 'reorder', this.deps.clock.now());
     }
   }
 
   /** Schedules the next retry unless acknowledged, already scheduled, or out of attempts. */
-  private afterFailure(n: Notification): void {
+  private afterFailure(n: Notification, due: number): void {
     if (n.acknowledged || n.gaveUp || this.retryTasks.has(n.id)) return;
     const made = this.scheduledAttempts(n);
     if (made >= MAX_ATTEMPTS) {
@@ -507,13 +512,15 @@ export class CallbackDispatcher {
       return;
     }
     const delay = RETRY_DELAYS_MS[made - 1] as number;
-    const at = this.deps.clock.now() + delay;
+    // Counted from when the failed attempt was due, so the schedule is exact on the emulated
+    // clock (real WeChat counts from its failed try; the difference is the delivery's duration).
+    const at = due + delay;
     n.nextAttemptAt = new Date(at).toISOString();
     const task = this.deps.clock.schedule(at, `pay callback ${n.outTradeNo} retry ${made}`, () => {
       this.retryTasks.delete(n.id);
       delete n.nextAttemptAt;
       if (n.acknowledged) return;
-      return this.track(this.attempt(n, 'retry'));
+      return this.track(this.attempt(n, 'retry', at));
     });
     this.retryTasks.set(n.id, task);
   }

@@ -1,0 +1,372 @@
+import { Clock } from '../clock';
+import { PaySandbox, type OrderView } from './sandbox';
+import {
+  RETRY_DELAYS_MS,
+  judgeReply,
+  parseCallbackFaults,
+  type DeliveryOutcome,
+  type DeliveryRequest,
+} from './callbacks';
+
+/**
+ * The callback dispatcher and order book with an injected delivery and the emulated clock: every
+ * retry, fault and schedule step is driven by clock.advance, so nothing here waits in real time.
+ */
+
+const MCH = '1900000109';
+const ENV = 'local-env';
+
+interface Harness {
+  clock: Clock;
+  sandbox: PaySandbox;
+  delivered: DeliveryRequest[];
+  /** What the callback function answers, per call (default: acknowledge). */
+  reply: (req: DeliveryRequest, n: number) => DeliveryOutcome;
+  events: { type: string; data: Record<string, unknown> }[];
+}
+
+function harness(): Harness {
+  const clock = new Clock();
+  const h: Harness = {
+    clock,
+    delivered: [],
+    reply: () => ({ result: { errcode: 0, errmsg: 'OK' } }),
+    events: [],
+    sandbox: undefined as unknown as PaySandbox,
+  };
+  h.sandbox = new PaySandbox({
+    clock,
+    config: { appid: 'wx0000000000000000', mchId: MCH, envId: ENV },
+    functions: () => ['paynotify', 'refundnotify'],
+    deliver: async (req) => {
+      h.delivered.push(req);
+      return h.reply(req, h.delivered.length);
+    },
+    emit: (type, data) => h.events.push({ type, data }),
+    defaultOpenid: 'o_local_user_0001',
+    signKey: 'test-key',
+  });
+  return h;
+}
+
+let current: Harness | undefined;
+afterEach(() => {
+  current?.sandbox.reset();
+  current?.clock.stop();
+  current = undefined;
+});
+
+function order(h: Harness, outTradeNo: string, extra: Record<string, unknown> = {}): void {
+  const answer = h.sandbox.call('unifiedOrder', {
+    body: '解锁全文',
+    out_trade_no: outTradeNo,
+    total_fee: 1,
+    spbill_create_ip: '127.0.0.1',
+    sub_mch_id: MCH,
+    env_id: ENV,
+    function_name: 'paynotify',
+    nonce_str: 'n0nce',
+    ...extra,
+  });
+  expect(answer.result_code).toBe('SUCCESS');
+}
+
+async function pay(h: Harness, outTradeNo: string): Promise<OrderView> {
+  h.sandbox.decide(outTradeNo, 'confirm');
+  await h.sandbox.idle();
+  return h.sandbox.get(outTradeNo) as OrderView;
+}
+
+/** Advances the clock in steps (each step runs what became due, then waits for deliveries). */
+async function advance(h: Harness, ms: number): Promise<void> {
+  await h.clock.advance(ms);
+  await h.sandbox.idle();
+}
+
+const offsets = (view: OrderView): number[] => {
+  const attempts = view.callbacks?.attempts ?? [];
+  const first = Date.parse(attempts[0]?.dueAt ?? '');
+  return attempts.map((a) => Date.parse(a.dueAt) - first);
+};
+
+describe('payment notification delivery', () => {
+  test('a {errcode: 0} reply acknowledges the first attempt and nothing is retried', async () => {
+    const h = (current = harness());
+    order(h, 'ORDER000001');
+    const view = await pay(h, 'ORDER000001');
+    expect(view.tradeState).toBe('SUCCESS');
+    expect(h.delivered).toHaveLength(1);
+    expect(h.delivered[0]?.event).toMatchObject({
+      outTradeNo: 'ORDER000001',
+      totalFee: 1,
+      cashFee: 1,
+      subMchId: MCH,
+      resultCode: 'SUCCESS',
+      returnCode: 'SUCCESS',
+      subOpenid: 'o_local_user_0001',
+      userInfo: { appId: 'wx0000000000000000', openId: 'o_local_user_0001' },
+      tradeType: 'JSAPI',
+      transactionId: view.transactionId,
+      timeEnd: view.timeEnd,
+    });
+    // The notification's mchId is the service provider's, never the merchant's.
+    expect(h.delivered[0]?.event.mchId).not.toBe(MCH);
+    expect(view.callbacks).toMatchObject({ acknowledged: true, gaveUp: false });
+    await advance(h, 48 * 3600e3);
+    expect(h.delivered).toHaveLength(1);
+    expect(h.sandbox.callbacks.stats()).toEqual({
+      notifications: 1,
+      delivered: 1,
+      retried: 0,
+      dropped: 0,
+      acknowledged: 1,
+      gaveUp: 0,
+    });
+  });
+
+  test('a reply that never acknowledges is retried on WeChat schedule, 16 attempts, then given up', async () => {
+    const h = (current = harness());
+    h.reply = () => ({ result: { return_code: 'SUCCESS', return_msg: 'OK' } });
+    order(h, 'ORDER000002');
+    await pay(h, 'ORDER000002');
+    for (const delay of RETRY_DELAYS_MS) await advance(h, delay);
+    const view = h.sandbox.get('ORDER000002') as OrderView;
+    expect(h.delivered).toHaveLength(16);
+    let sum = 0;
+    expect(offsets(view)).toEqual([0, ...RETRY_DELAYS_MS.map((d) => (sum += d))]);
+    expect(view.callbacks).toMatchObject({ acknowledged: false, gaveUp: true });
+    expect(view.callbacks?.attempts[0]?.verdict).toMatch(/return_code.*errcode: 0/);
+    const explained = h.events.filter((e) => e.type === 'pay.callback');
+    expect(explained).toHaveLength(16);
+    expect(explained.every((e) => e.data.outcome === 'rejected')).toBe(true);
+    await advance(h, 48 * 3600e3);
+    expect(h.delivered).toHaveLength(16);
+  });
+
+  test('retries stop at the first acknowledgement', async () => {
+    const h = (current = harness());
+    h.reply = (_req, n) => (n < 3 ? { result: { errcode: -1 } } : { result: { errcode: 0 } });
+    order(h, 'ORDER000003');
+    await pay(h, 'ORDER000003');
+    await advance(h, 15e3);
+    await advance(h, 15e3);
+    await advance(h, 24 * 3600e3);
+    const view = h.sandbox.get('ORDER000003') as OrderView;
+    expect(view.callbacks?.attempts.map((a) => [a.trigger, a.outcome])).toEqual([
+      ['initial', 'rejected'],
+      ['retry', 'rejected'],
+      ['retry', 'acknowledged'],
+    ]);
+    expect(h.sandbox.callbacks.stats()).toMatchObject({
+      delivered: 3,
+      retried: 2,
+      acknowledged: 1,
+    });
+  });
+
+  test('a function that throws or times out (errCode outcome) is retried', async () => {
+    const h = (current = harness());
+    h.reply = (_req, n) =>
+      n === 1 ? { errCode: -504003, errMsg: 'function timed out' } : { result: { errcode: 0 } };
+    order(h, 'ORDER000004');
+    await pay(h, 'ORDER000004');
+    expect(h.sandbox.get('ORDER000004')?.callbacks?.attempts[0]).toMatchObject({
+      outcome: 'failed',
+      reply: { errCode: -504003, errMsg: 'function timed out' },
+    });
+    await advance(h, 15e3);
+    expect(h.sandbox.get('ORDER000004')?.callbacks?.acknowledged).toBe(true);
+    expect(h.delivered).toHaveLength(2);
+  });
+
+  test('drop: the attempt never reaches the function and WeChat retries 15 s later', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'drop', count: 2 }]));
+    order(h, 'ORDER000005');
+    await pay(h, 'ORDER000005');
+    expect(h.delivered).toHaveLength(0);
+    await advance(h, 15e3);
+    expect(h.delivered).toHaveLength(0);
+    await advance(h, 15e3);
+    expect(h.delivered).toHaveLength(1);
+    const view = h.sandbox.get('ORDER000005') as OrderView;
+    expect(view.callbacks?.attempts.map((a) => a.outcome)).toEqual([
+      'dropped',
+      'dropped',
+      'acknowledged',
+    ]);
+    expect(h.sandbox.callbacks.stats()).toEqual({
+      notifications: 1,
+      delivered: 1,
+      retried: 2,
+      dropped: 2,
+      acknowledged: 1,
+      gaveUp: 0,
+    });
+  });
+
+  test('lose: every attempt is dropped, WeChat gives up after 16, and a resend still gets through', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'lose' }]));
+    order(h, 'ORDER000006');
+    await pay(h, 'ORDER000006');
+    for (const delay of RETRY_DELAYS_MS) await advance(h, delay);
+    let view = h.sandbox.get('ORDER000006') as OrderView;
+    expect(view.callbacks).toMatchObject({ lost: true, gaveUp: true, acknowledged: false });
+    expect(view.callbacks?.attempts).toHaveLength(16);
+    expect(h.delivered).toHaveLength(0);
+    view = await h.sandbox.resend('ORDER000006');
+    expect(h.delivered).toHaveLength(1);
+    expect(view.callbacks?.attempts.at(-1)).toMatchObject({
+      trigger: 'resend',
+      outcome: 'acknowledged',
+    });
+  });
+
+  test('duplicate: the function is called twice with the same event', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'duplicate' }]));
+    order(h, 'ORDER000007');
+    await pay(h, 'ORDER000007');
+    expect(h.delivered).toHaveLength(2);
+    expect(h.delivered[1]?.event).toEqual(h.delivered[0]?.event);
+    const view = h.sandbox.get('ORDER000007') as OrderView;
+    expect(view.callbacks?.attempts.map((a) => [a.trigger, a.fault])).toEqual([
+      ['initial', 'duplicate'],
+      ['duplicate', 'duplicate'],
+    ]);
+    expect(h.sandbox.callbacks.stats()).toMatchObject({
+      delivered: 2,
+      retried: 0,
+      acknowledged: 1,
+    });
+  });
+
+  test('delay: the attempt arrives delayMs later on the emulated clock', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'delay', delayMs: 60e3 }]));
+    order(h, 'ORDER000008');
+    await pay(h, 'ORDER000008');
+    expect(h.delivered).toHaveLength(0);
+    await advance(h, 59e3);
+    expect(h.delivered).toHaveLength(0);
+    await advance(h, 1e3);
+    expect(h.delivered).toHaveLength(1);
+    expect(h.sandbox.get('ORDER000008')?.callbacks?.attempts[0]).toMatchObject({
+      fault: 'delay',
+      outcome: 'acknowledged',
+    });
+  });
+
+  test('reorder: a held attempt arrives right after the next other notification', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'reorder' }]));
+    order(h, 'ORDER00000A');
+    order(h, 'ORDER00000B');
+    await pay(h, 'ORDER00000A');
+    expect(h.delivered).toHaveLength(0);
+    await pay(h, 'ORDER00000B');
+    expect(h.delivered.map((d) => d.outTradeNo)).toEqual(['ORDER00000B', 'ORDER00000A']);
+  });
+
+  test('reorder with nothing else to overtake it arrives at its deadline', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(parseCallbackFaults([{ action: 'reorder', delayMs: 5e3 }]));
+    order(h, 'ORDER00000C');
+    await pay(h, 'ORDER00000C');
+    await advance(h, 4999);
+    expect(h.delivered).toHaveLength(0);
+    await advance(h, 1);
+    expect(h.delivered).toHaveLength(1);
+  });
+
+  test('faults can target one order or one kind, and are consumed in order', async () => {
+    const h = (current = harness());
+    h.sandbox.callbacks.injectFaults(
+      parseCallbackFaults([{ action: 'drop', outTradeNo: 'ORDER00000E' }]),
+    );
+    order(h, 'ORDER00000D');
+    order(h, 'ORDER00000E');
+    await pay(h, 'ORDER00000D');
+    await pay(h, 'ORDER00000E');
+    expect(h.delivered.map((d) => d.outTradeNo)).toEqual(['ORDER00000D']);
+    expect(h.sandbox.callbacks.pendingFaults()).toEqual([]);
+  });
+
+  test('fault specs are validated with messages naming the entry and field', () => {
+    expect(() => parseCallbackFaults({})).toThrow(/"callbacks" must be an array/);
+    expect(() => parseCallbackFaults([{ action: 'explode' }])).toThrow(
+      /callbacks\[0\]\.action must be one of drop, duplicate, delay, reorder, lose/,
+    );
+    expect(() => parseCallbackFaults([{ action: 'drop', count: 0 }])).toThrow(
+      /callbacks\[0\]\.count must be an integer/,
+    );
+    expect(() => parseCallbackFaults([{ action: 'delay' }])).toThrow(/delayMs.*required for delay/);
+    expect(() => parseCallbackFaults([{ action: 'drop', delayMs: 5 }])).toThrow(
+      /delayMs applies only to delay and reorder/,
+    );
+    expect(() => parseCallbackFaults([{ action: 'drop', times: 2 }])).toThrow(
+      /unknown field\(s\) times/,
+    );
+    expect(parseCallbackFaults([{ action: 'reorder' }])).toEqual([
+      { action: 'reorder', count: 1, delayMs: 60000 },
+    ]);
+  });
+});
+
+describe('judgeReply', () => {
+  test.each([
+    [{ result: { errcode: 0, errmsg: 'SUCCESS' } }, 'acknowledged', /errcode: 0/],
+    [{ result: { return_code: 'SUCCESS' } }, 'rejected', /XML-notify reply/],
+    [{ result: { errcode: '0' } }, 'rejected', /string "0"; it must be the number 0/],
+    [{ result: { errCode: 0 } }, 'rejected', /camelCase/],
+    [{ result: undefined }, 'rejected', /returned nothing/],
+    [{ result: 'SUCCESS' }, 'rejected', /must return the object/],
+    [{ result: { errcode: -1, errmsg: 'SERVER_ERROR' } }, 'rejected', /refused the notification/],
+    [{ errCode: -1, errMsg: 'boom' }, 'failed', /function call failed/],
+  ] as [DeliveryOutcome, string, RegExp][])('%j -> %s', (outcome, expected, verdict) => {
+    const judged = judgeReply(outcome);
+    expect(judged.outcome).toBe(expected);
+    expect(judged.verdict).toMatch(verdict);
+  });
+});
+
+describe('refunds', () => {
+  test('a refund settles after 10 s, then calls the refund function; a retry refunds once', async () => {
+    const h = (current = harness());
+    order(h, 'ORDER00000R');
+    await pay(h, 'ORDER00000R');
+    const request = {
+      sub_mch_id: MCH,
+      nonce_str: 'n',
+      out_trade_no: 'ORDER00000R',
+      out_refund_no: 'REFUND1',
+      total_fee: 1,
+      refund_fee: 1,
+      env_id: ENV,
+      function_name: 'refundnotify',
+    };
+    const first = h.sandbox.call('refund', request);
+    expect(first).toMatchObject({
+      result_code: 'SUCCESS',
+      refund_fee: 1,
+      out_refund_no: 'REFUND1',
+    });
+    const again = h.sandbox.call('refund', request);
+    expect(again.refund_id).toBe(first.refund_id);
+    expect(h.sandbox.get('ORDER00000R')?.refunds).toHaveLength(1);
+    const query = () =>
+      h.sandbox.call('queryRefund', { sub_mch_id: MCH, nonce_str: 'n', out_refund_no: 'REFUND1' });
+    expect(query().refund_status_0).toBe('PROCESSING');
+    await advance(h, 10e3);
+    expect(query().refund_status_0).toBe('SUCCESS');
+    expect(h.delivered.map((d) => [d.kind, d.functionName])).toEqual([
+      ['payment', 'paynotify'],
+      ['refund', 'refundnotify'],
+    ]);
+    expect(h.delivered[1]?.event).toMatchObject({
+      reqInfo: { outRefundNo: 'REFUND1', refundFee: 1, refundStatus: 'SUCCESS' },
+    });
+    expect(h.sandbox.get('ORDER00000R')).toMatchObject({ tradeState: 'REFUND', refundedFee: 1 });
+  });
+});
