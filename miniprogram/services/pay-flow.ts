@@ -11,8 +11,8 @@
 // Any event that does not apply to the current state is ignored (the same state object is
 // returned), which is what makes a second tap while paying, or a stale callback, harmless.
 
-import { IosPolicy } from '../config';
-import { MessageKey, messages, serverErrorText } from './messages';
+import type { IosPolicy } from '../config';
+import { type MessageKey, messages, serverErrorText } from './messages';
 
 export type PayStatus =
   /** Reading the user's unlock record and any pending order. */

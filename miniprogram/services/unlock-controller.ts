@@ -6,9 +6,16 @@
 // be late or lost and watches can fail, so after a short wait (or at once when the watch errors)
 // we ask the server to check with WeChat Pay itself (payquery), a bounded number of times.
 
-import { AppConfig } from '../config';
-import { canPay, FlowEvent, FlowState, initialState, isPayable, transition } from './pay-flow';
-import { OrderSighting, UnlockApi, WatchHandle } from './unlock-api';
+import type { AppConfig } from '../config';
+import {
+  canPay,
+  type FlowEvent,
+  type FlowState,
+  initialState,
+  isPayable,
+  transition,
+} from './pay-flow';
+import type { OrderSighting, UnlockApi, WatchHandle } from './unlock-api';
 
 export interface Scheduler {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -62,8 +69,9 @@ export class UnlockController {
       const pending = await api.findPendingOrder(itemId);
       if (pending !== null && !this.disposed) {
         // The user may have paid and left before the result came back: ask the server to check.
-        const answer = await api.payquery(pending);
-        if (answer.kind === 'order' && answer.paystatus === 1) {
+        // A failed check is not a failed load: the page stays locked and userpay decides later.
+        const answer = await api.payquery(pending).catch(() => null);
+        if (answer?.kind === 'order' && answer.paystatus === 1) {
           return this.apply({ type: 'loaded', unlocked: true, payable: this.payable });
         }
       }

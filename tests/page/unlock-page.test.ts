@@ -141,6 +141,16 @@ describe('when paying does not go through', () => {
     expect(p.status()).toBe('unlocked');
   });
 
+  test('a platform failure of userpay (network, crash) shows the server message', async () => {
+    const p = await open();
+    backend.setNetworkDown(true);
+    p.tapPay();
+    await settle();
+    expect(p.status()).toBe('locked');
+    expect(p.message()).toBe('服务器繁忙，请稍后重试');
+    expect(backend.watchesOpened()).toBe(0);
+  });
+
   test('a server error from userpay shows the server message with its code; no payment starts', async () => {
     backend.failUserpay(50001, 'cloudPay.unifiedOrder failed');
     const p = await open();
@@ -187,6 +197,14 @@ describe('on load', () => {
     expect(p.status()).toBe('locked');
     expect(p.message()).toBe('');
   });
+
+  test('a failed load says so and still offers pay (userpay refuses to charge twice)', async () => {
+    backend.setNetworkDown(true);
+    const p = await open();
+    expect(p.status()).toBe('locked');
+    expect(p.message()).toBe('加载失败，请检查网络后重试');
+    expect(p.hasPayButton()).toBe(true);
+  });
 });
 
 describe('fallbacks', () => {
@@ -222,13 +240,28 @@ describe('fallbacks', () => {
     expect(backend.callCount('payquery')).toBe(config.payqueryBackoffMs.length);
   });
 
-  test('a late callback after giving up still unlocks (the watch stays open until unload)', async () => {
+  test('a late callback after giving up still unlocks: the watch stays open until then', async () => {
     backend.setPaySheet('processing');
     const p = await open();
     p.tapPay();
     await settle();
     await jest.advanceTimersByTimeAsync(60 * 1000);
     expect(p.status()).toBe('locked');
+    expect(p.message()).toBe(messages.unconfirmed);
+    expect(backend.openWatchCount()).toBe(1);
+
+    backend.completeProcessingPayments();
+    await settle();
+    expect(p.status()).toBe('unlocked');
+    expect(backend.openWatchCount()).toBe(0);
+  });
+
+  test('after giving up, unload closes the still-open watch', async () => {
+    backend.setPaySheet('processing');
+    const p = await open();
+    p.tapPay();
+    await settle();
+    await jest.advanceTimersByTimeAsync(60 * 1000);
     expect(backend.openWatchCount()).toBe(1);
     p.unload();
     page = null;
@@ -268,6 +301,21 @@ describe('fallbacks', () => {
     expect(p.status()).toBe('unlocked');
     expect(backend.openWatchCount()).toBe(0);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('an order closed while confirming says so and stops asking', async () => {
+    backend.setPaySheet('processing');
+    const p = await open();
+    p.tapPay();
+    await settle();
+    backend.expireOrders();
+    await settle();
+    expect(p.status()).toBe('locked');
+    expect(p.message()).toBe('订单已关闭，请重新支付');
+    expect(backend.openWatchCount()).toBe(0);
+    expect(jest.getTimerCount()).toBe(0);
+    await jest.advanceTimersByTimeAsync(60 * 1000);
+    expect(backend.callCount('payquery')).toBe(0);
   });
 });
 

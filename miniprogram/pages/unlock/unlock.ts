@@ -5,7 +5,7 @@
 
 import { config } from '../../config';
 import { labels, formatFen } from '../../services/messages';
-import { FlowState, messageText, messageTone, PayStatus } from '../../services/pay-flow';
+import { type FlowState, messageText, messageTone, type PayStatus } from '../../services/pay-flow';
 import { createUnlockApi } from '../../services/unlock-api';
 import { globalScheduler, UnlockController } from '../../services/unlock-controller';
 

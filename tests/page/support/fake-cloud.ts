@@ -40,6 +40,8 @@ export interface PageBackend {
   setCallbackDelivery(delivery: CallbackDelivery): void;
   /** The next userpay calls answer this business error. */
   failUserpay(errcode: number, errmsg: string): void;
+  /** While down, every database read and function call fails as with no network. */
+  setNetworkDown(down: boolean): void;
   /** A paid unlock record for the user, as a previous visit would have left. */
   grantUnlock(itemId: string): void;
   /**
@@ -48,6 +50,10 @@ export interface PageBackend {
    */
   addPendingOrder(itemId: string, options: { paidAtWeChat: boolean }): string;
   deliverCallbacks(): void;
+  /** WeChat Pay completes the 'processing' payments and its callback lands. */
+  completeProcessingPayments(): void;
+  /** Closes every unpaid pending order, as `payexpire` does once their lifetime is over. */
+  expireOrders(): void;
   /** Every open watch gets onError (as when the socket drops and cannot recover). */
   breakWatches(error: unknown): void;
   /**
@@ -86,6 +92,7 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
   /** WeChat Pay's own view: trade numbers paid at the pay sheet. */
   const paidAtWeChat = new Set<string>();
   const heldCallbacks: string[] = [];
+  const processing: string[] = [];
   const openSheets: {
     tradeno: string;
     end: (outcome: Exclude<PaySheetOutcome, 'open'>) => void;
@@ -98,6 +105,8 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
   let paySheet: PaySheetOutcome = 'confirm';
   let delivery: CallbackDelivery = 'held';
   let userpayFault: { errcode: number; errmsg: string } | null = null;
+  let networkDown = false;
+  const offline = (api: string) => ({ errMsg: `${api}:fail network error` });
 
   const resolveMarks = (where: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(where).map(([k, v]) => [k, v === OPENID_MARK ? openid : v]));
@@ -187,6 +196,7 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
     cloud: {
       async callFunction({ name, data }) {
         log.push(`call ${name} ${JSON.stringify(data)}`);
+        if (networkDown) throw offline('cloud.callFunction');
         const fn = functions[name];
         if (!fn)
           throw { errMsg: `cloud.callFunction:fail FunctionName parameter could not be found` };
@@ -200,6 +210,7 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
                 return {
                   async get() {
                     log.push(`get ${name}`);
+                    if (networkDown) throw offline('collection.get');
                     return { data: matching(name, where).map((d) => ({ ...d })) };
                   },
                   watch({ onChange, onError }) {
@@ -246,7 +257,10 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
           : paySheet;
       if (outcome === 'cancel') throw { errMsg: 'requestPayment:fail cancel' };
       if (outcome === 'fail') throw { errMsg: 'requestPayment:fail system error' };
-      if (outcome === 'processing') return { errMsg: 'requestPayment:ok' };
+      if (outcome === 'processing') {
+        processing.push(tradeno);
+        return { errMsg: 'requestPayment:ok' };
+      }
       paidAtWeChat.add(tradeno);
       if (delivery === 'immediate') markPaid(tradeno);
       if (delivery === 'held') heldCallbacks.push(tradeno);
@@ -260,6 +274,7 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
     openid,
     setPlatform: (p) => void (platform = p),
     setPaySheet: (o) => void (paySheet = o),
+    setNetworkDown: (down) => void (networkDown = down),
     async endPaySheet(outcome) {
       if (openSheets.length === 0) throw new Error('endPaySheet: no pay sheet is open');
       for (const sheet of openSheets.splice(0)) sheet.end(outcome);
@@ -281,6 +296,19 @@ export function createFakeCloud(options: { openid?: string } = {}): PageBackend 
     },
     deliverCallbacks() {
       for (const tradeno of heldCallbacks.splice(0)) markPaid(tradeno);
+    },
+    completeProcessingPayments() {
+      for (const tradeno of processing.splice(0)) {
+        paidAtWeChat.add(tradeno);
+        markPaid(tradeno);
+      }
+    },
+    expireOrders() {
+      for (const order of collections.USERPAYLOG) {
+        if (order.status === 'pending' && !paidAtWeChat.has(String(order.tradeno)))
+          order.status = 'closed';
+      }
+      notify('USERPAYLOG');
     },
     breakWatches(error) {
       // Only the watches open now: one the page re-opens from onError is a new connection.
