@@ -101,7 +101,12 @@ async function start(args: string[]): Promise<void> {
 function transfer(command: 'export' | 'import', args: string[]): void {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { data: { type: 'string' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args,
+      options: { data: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     fail((err as Error).message);
   }

@@ -46,7 +46,10 @@ function startCli(args: string[], cwd: string): Promise<{ child: ChildProcess; u
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s; stderr: ${err}`)), 15000);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line within 15 s; stderr: ${err}`)),
+      15000,
+    );
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /^wxcloud-emulator ready at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
@@ -73,10 +76,21 @@ function killed(child: ChildProcess): Promise<void> {
 
 test('start --port 0 --in-memory prints the ready line; health and the SDK work', async () => {
   const { projectDir, functionsDir } = makeProject();
-  const { child, url } = await startCli(['start', '--port', '0', '--in-memory', '--functions', functionsDir], projectDir);
+  const { child, url } = await startCli(
+    ['start', '--port', '0', '--in-memory', '--functions', functionsDir],
+    projectDir,
+  );
   try {
-    const health = (await (await fetch(`${url}/emulator/v1/health`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ ok: true, envId: 'local-env', appid: 'wx0000000000000000', mchId: '1900000109' });
+    const health = (await (await fetch(`${url}/emulator/v1/health`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(health).toMatchObject({
+      ok: true,
+      envId: 'local-env',
+      appid: 'wx0000000000000000',
+      mchId: '1900000109',
+    });
     const total = await runWithSdk<number>(
       url,
       `await db.collection('ITEMS').add({ data: { a: 1 } }); return (await db.collection('ITEMS').count()).total;`,
@@ -110,7 +124,12 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
      return { count: (await c.count()).total, log3: { tradeno: d.tradeno, paystatus: d.paystatus }, isDate: d.paidAt instanceof Date,
        created: (await db.collection('CREATED').count()).total };`,
   );
-  expect(seen).toEqual({ count: 19, log3: { tradeno: 'T3', paystatus: 1 }, isDate: true, created: 0 });
+  expect(seen).toEqual({
+    count: 19,
+    log3: { tradeno: 'T3', paystatus: 1 },
+    isDate: true,
+    created: 0,
+  });
   await killed(second.child);
 
   const cli = path.join(outdir, 'cli.js');
@@ -126,18 +145,33 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       child.once('exit', (code) => resolve({ code, out }));
     });
-  expect(await run(['export', file])).toEqual({ code: 0, out: `exported 19 documents from ${dataDir} to ${file}\n` });
-  const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as { collections: Record<string, unknown[]> };
-  expect(exported.collections.USERPAYLOG[0]).toEqual({ _id: 'log-0', tradeno: 'T0', paidAt: { $date: '2023-11-14T22:13:20Z' } });
+  expect(await run(['export', file])).toEqual({
+    code: 0,
+    out: `exported 19 documents from ${dataDir} to ${file}\n`,
+  });
+  const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    collections: Record<string, unknown[]>;
+  };
+  expect(exported.collections.USERPAYLOG[0]).toEqual({
+    _id: 'log-0',
+    tradeno: 'T0',
+    paidAt: { $date: '2023-11-14T22:13:20Z' },
+  });
 
   const fresh = await startCli([...args, '--fresh'], projectDir);
-  const empty = await runWithSdk<number>(fresh.url, `return (await db.collection('USERPAYLOG').count()).total;`);
+  const empty = await runWithSdk<number>(
+    fresh.url,
+    `return (await db.collection('USERPAYLOG').count()).total;`,
+  );
   expect(empty).toBe(0);
   await killed(fresh.child);
 
   expect((await run(['import', file])).code).toBe(0);
   const restored = await startCli(args, projectDir);
-  const count = await runWithSdk<number>(restored.url, `return (await db.collection('USERPAYLOG').count()).total;`);
+  const count = await runWithSdk<number>(
+    restored.url,
+    `return (await db.collection('USERPAYLOG').count()).total;`,
+  );
   expect(count).toBe(19);
   await killed(restored.child);
 });

@@ -13,7 +13,15 @@ beforeAll(async () => {
 afterAll(() => emulator.stop());
 beforeEach(() => emulator.reset());
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+// Control-route answers are checked field by field; a loose type keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${emulator.url}/emulator/v1${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -24,7 +32,11 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 test('collections and documents over the control API, as relaxed EJSON, with no side effects', async () => {
   const list = await call('GET', '/collections');
-  expect(list.json.collections.map((c: { name: string }) => c.name)).toEqual(['ITEMS', 'USERPAYLOG', 'USERUNLOCK']);
+  expect(list.json.collections.map((c: { name: string }) => c.name)).toEqual([
+    'ITEMS',
+    'USERPAYLOG',
+    'USERUNLOCK',
+  ]);
   expect(list.json.collections[1]).toEqual({
     name: 'USERPAYLOG',
     count: 0,
@@ -32,8 +44,14 @@ test('collections and documents over the control API, as relaxed EJSON, with no 
     hasRules: true,
     declared: true,
   });
-  expect(await call('PUT', '/collections/ORDERS')).toEqual({ status: 201, json: { name: 'ORDERS', created: true } });
-  expect(await call('PUT', '/collections/ORDERS')).toEqual({ status: 200, json: { name: 'ORDERS', created: false } });
+  expect(await call('PUT', '/collections/ORDERS')).toEqual({
+    status: 201,
+    json: { name: 'ORDERS', created: true },
+  });
+  expect(await call('PUT', '/collections/ORDERS')).toEqual({
+    status: 200,
+    json: { name: 'ORDERS', created: false },
+  });
   expect((await call('PUT', '/collections/bad%20name')).status).toBe(400);
 
   await runWithSdk(
@@ -48,45 +66,60 @@ test('collections and documents over the control API, as relaxed EJSON, with no 
       { _id: 42, fee: 2.5 },
     ],
   });
-  expect((await call('GET', '/collections/ORDERS/documents/o1')).json).toEqual({ document: docs.json.documents[0] });
-  expect((await call('GET', '/collections/ORDERS/documents/42')).json).toEqual({ document: { _id: 42, fee: 2.5 } });
+  expect((await call('GET', '/collections/ORDERS/documents/o1')).json).toEqual({
+    document: docs.json.documents[0],
+  });
+  expect((await call('GET', '/collections/ORDERS/documents/42')).json).toEqual({
+    document: { _id: 42, fee: 2.5 },
+  });
   const missing = await call('GET', '/collections/ORDERS/documents/nope');
   expect(missing.status).toBe(404);
   expect(missing.json.error.code).toBe('DOCUMENT_NOT_FOUND');
   expect((await call('GET', '/collections/NOPE/documents')).status).toBe(404);
   expect((await call('GET', '/collections/NOPE/documents/x')).status).toBe(404);
   // Reads created nothing.
-  expect((await call('GET', '/collections')).json.collections.map((c: { name: string }) => c.name)).toEqual([
-    'ITEMS',
-    'ORDERS',
-    'USERPAYLOG',
-    'USERUNLOCK',
-  ]);
+  expect(
+    (await call('GET', '/collections')).json.collections.map((c: { name: string }) => c.name),
+  ).toEqual(['ITEMS', 'ORDERS', 'USERPAYLOG', 'USERUNLOCK']);
 
   // Export, reset, import: the same documents come back, types included.
   const exported = await call('GET', '/database/export');
   expect(exported.json.collections.ORDERS).toEqual(docs.json.documents);
   await call('POST', '/reset');
   expect((await call('GET', '/collections/ORDERS/documents')).json).toEqual({ documents: [] });
-  expect((await call('POST', '/database/import', exported.json)).json).toEqual({ ok: true, collections: 4, documents: 2 });
+  expect((await call('POST', '/database/import', exported.json)).json).toEqual({
+    ok: true,
+    collections: 4,
+    documents: 2,
+  });
   const back = await runWithSdk<{ isDate: boolean; fee: number }>(
     emulator.url,
     `const d = (await db.collection('ORDERS').doc('o1').get()).data; return { isDate: d.at instanceof Date, fee: d.fee };`,
   );
   expect(back).toEqual({ isDate: true, fee: 1 });
   expect((await call('POST', '/database/import', { collections: {} })).status).toBe(400);
-  expect(emulator.services.database.rules('USERPAYLOG')).toEqual({ read: 'doc._openid == auth.openid', write: false });
+  expect(emulator.services.database.rules('USERPAYLOG')).toEqual({
+    read: 'doc._openid == auth.openid',
+    write: false,
+  });
 });
 
 test('failWrites makes the next N writes to a collection fail, writing nothing', async () => {
-  const bad = await call('POST', '/faults', { database: { failWrites: { collection: 'USERPAYLOG' } } });
+  const bad = await call('POST', '/faults', {
+    database: { failWrites: { collection: 'USERPAYLOG' } },
+  });
   expect(bad.status).toBe(400);
   expect(bad.json.error.message).toMatch(/failWrites\.count must be a number/);
-  expect((await call('POST', '/faults', { database: { failWrites: { collection: 'NOPE', count: 1 } } })).json.error.message).toBe(
-    'failWrites: no collection NOPE',
-  );
+  expect(
+    (await call('POST', '/faults', { database: { failWrites: { collection: 'NOPE', count: 1 } } }))
+      .json.error.message,
+  ).toBe('failWrites: no collection NOPE');
   expect((await call('POST', '/faults', { database: { oops: 1 } })).status).toBe(400);
-  expect(await call('POST', '/faults', { database: { failWrites: { collection: 'USERPAYLOG', count: 2 } } })).toEqual({
+  expect(
+    await call('POST', '/faults', {
+      database: { failWrites: { collection: 'USERPAYLOG', count: 2 } },
+    }),
+  ).toEqual({
     status: 200,
     json: { ok: true },
   });
@@ -155,20 +188,33 @@ test('change feed publishes committed writes in commit order; transactions at co
   const seqs = changes.map((e) => e.seq);
   expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   expect(new Set(seqs).size).toBe(seqs.length);
-  expect(emulator.services.database.query('ITEMS', { _id: { $in: ['y', 'z'] } }, { order: [['_id', -1]] })).toEqual([
-    { _id: 'z' },
-    { _id: 'y' },
-  ]);
+  expect(
+    emulator.services.database.query(
+      'ITEMS',
+      { _id: { $in: ['y', 'z'] } },
+      { order: [['_id', -1]] },
+    ),
+  ).toEqual([{ _id: 'z' }, { _id: 'y' }]);
   const ops = emulator.events.since(0, 'database.operation').map((e) => e.data);
   expect(ops).toContainEqual(
-    expect.objectContaining({ action: 'database.commitTransaction', ok: true, count: 2, transactionId: expect.any(String) }),
+    expect.objectContaining({
+      action: 'database.commitTransaction',
+      ok: true,
+      count: 2,
+      transactionId: expect.any(String),
+    }),
   );
-  expect(ops).toContainEqual(expect.objectContaining({ action: 'database.insertDocument', collection: 'ITEMS', count: 1 }));
+  expect(ops).toContainEqual(
+    expect.objectContaining({ action: 'database.insertDocument', collection: 'ITEMS', count: 1 }),
+  );
 });
 
 test('limit defaults to 100 and caps at 1000; abandoned transactions expire on the emulated clock', async () => {
   const store = emulator.services.database.store;
-  store.insert('ITEMS', Array.from({ length: 1001 }, (_, i) => ({ i })));
+  store.insert(
+    'ITEMS',
+    Array.from({ length: 1001 }, (_, i) => ({ i })),
+  );
   const txn = await runWithSdk<{ id: string }>(
     emulator.url,
     `const t = await db.startTransaction();

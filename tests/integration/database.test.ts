@@ -67,8 +67,16 @@ test('add, doc get/set/update/remove, where get/update/remove/count, paging and 
     data: { _id: true, name: 'a', n: 3, tags: ['x'] },
     errMsg: 'document.get:ok',
   });
-  expect(r.setNew).toEqual({ _id: 'fixed-1', errMsg: 'document.set:ok', stats: { updated: 0, created: 1 } });
-  expect(r.setExisting).toEqual({ _id: 'fixed-1', errMsg: 'document.set:ok', stats: { updated: 1, created: 0 } });
+  expect(r.setNew).toEqual({
+    _id: 'fixed-1',
+    errMsg: 'document.set:ok',
+    stats: { updated: 0, created: 1 },
+  });
+  expect(r.setExisting).toEqual({
+    _id: 'fixed-1',
+    errMsg: 'document.set:ok',
+    stats: { updated: 1, created: 0 },
+  });
   // set() replaces the whole document: `n` is gone.
   expect(r.afterSet).toEqual({ _id: 'fixed-1', name: 'b2' });
   expect(r.update).toEqual({ stats: { updated: 1 }, errMsg: 'document.update:ok' });
@@ -96,7 +104,9 @@ test('add, doc get/set/update/remove, where get/update/remove/count, paging and 
   const notExist = (api: string): SdkError => ({
     errCode: -502005,
     errMsg: expect.stringMatching(
-      new RegExp(`^${api}:fail -502005 database collection not exists\\. \\[ResourceNotFound\\] Db or Table not exist: NO_SUCH`),
+      new RegExp(
+        `^${api}:fail -502005 database collection not exists\\. \\[ResourceNotFound\\] Db or Table not exist: NO_SUCH`,
+      ),
     ) as unknown as string,
   });
   expect(r.missingCollection).toEqual(notExist('collection.get'));
@@ -333,7 +343,11 @@ test('transactions: runTransaction, rollback, snapshot isolation, conflicts, ato
   expect(r.plainWriteToLocked).toEqual(conflict);
   // In a transaction @cloudbase/database answers `upserted: [...]`, not `upsertedId`, so the
   // wx-server-sdk reports created: 0 even though the document is new (an SDK quirk, kept).
-  expect(r.t2Set).toEqual({ _id: 'acct-new', errMsg: 'document.set:ok', stats: { updated: 0, created: 0 } });
+  expect(r.t2Set).toEqual({
+    _id: 'acct-new',
+    errMsg: 'document.set:ok',
+    stats: { updated: 0, created: 0 },
+  });
   expect(r.afterTwo).toEqual([
     ['acct-a', 1],
     ['acct-b', 55],
@@ -348,5 +362,7 @@ test('transactions: runTransaction, rollback, snapshot isolation, conflicts, ato
     ) as unknown as string,
   });
   expect(r.logs).toEqual(['T1', 'T2', 'T2b', 'T3']);
-  expect((r.useAfterEnd as SdkError).errMsg).toMatch(/is no longer open: aborted because its commit failed/);
+  expect((r.useAfterEnd as SdkError).errMsg).toMatch(
+    /is no longer open: aborted because its commit failed/,
+  );
 });

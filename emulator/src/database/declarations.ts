@@ -47,17 +47,26 @@ export function parseDeclaration(file: string): DeclaredCollection {
   if (unknownKeys.length) {
     throw new Error(`${where} unknown key(s) ${unknownKeys.join(', ')}; use "rules" and "indexes"`);
   }
-  if (rules !== undefined && (rules === null || typeof rules !== 'object' || Array.isArray(rules))) {
+  if (
+    rules !== undefined &&
+    (rules === null || typeof rules !== 'object' || Array.isArray(rules))
+  ) {
     throw new Error(`${where} "rules" must be an object like {"read": "...", "write": "..."}`);
   }
   if (!Array.isArray(indexes)) throw new Error(`${where} "indexes" must be an array`);
-  return { name, file, rules, indexes: indexes.map((index, i) => parseIndex(index, `${where} indexes[${i}]`)) };
+  return {
+    name,
+    file,
+    rules,
+    indexes: indexes.map((index, i) => parseIndex(index, `${where} indexes[${i}]`)),
+  };
 }
 
 function parseIndex(raw: unknown, where: string): IndexSpec {
   const index = raw as { name?: unknown; keys?: unknown; unique?: unknown } | null;
   if (!index || typeof index !== 'object') throw new Error(`${where} must be an object`);
-  if (typeof index.name !== 'string' || !index.name) throw new Error(`${where}.name must be a non-empty string`);
+  if (typeof index.name !== 'string' || !index.name)
+    throw new Error(`${where}.name must be a non-empty string`);
   if (!index.keys || typeof index.keys !== 'object' || Array.isArray(index.keys)) {
     throw new Error(`${where}.keys must be an object like {"field": 1}`);
   }

@@ -50,7 +50,9 @@ export function createDatabaseActions(
 
   const parse = (text: unknown, what: string): unknown => parseWire(text, what, now());
   const filterOf = (body: Record<string, unknown>): Doc =>
-    body.query === undefined || body.query === '' ? {} : asObject(parse(body.query, 'query'), 'query');
+    body.query === undefined || body.query === ''
+      ? {}
+      : asObject(parse(body.query, 'query'), 'query');
   const txnOf = (body: Record<string, unknown>): string | undefined => {
     if (body.transactionId === undefined || body.transactionId === null) return undefined;
     if (typeof body.transactionId !== 'string') {
@@ -64,7 +66,10 @@ export function createDatabaseActions(
       run('database.insertDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
         if (!Array.isArray(body.data) || !body.data.length) {
-          throw new EmulatorError('INVALID_PARAM', 'data must be a non-empty array of EJSON documents');
+          throw new EmulatorError(
+            'INVALID_PARAM',
+            'data must be a non-empty array of EJSON documents',
+          );
         }
         const docs = body.data.map((text, i) => asObject(parse(text, `data[${i}]`), `data[${i}]`));
         const ids = store.insert(name, docs, txnOf(body));
@@ -79,7 +84,9 @@ export function createDatabaseActions(
           offset: body.queryType === 'DOC' ? 0 : offsetOf(body.offset),
           order: body.order === undefined ? undefined : orderOf(parse(body.order, 'order')),
           projection:
-            body.projection === undefined ? undefined : asObject(parse(body.projection, 'projection'), 'projection'),
+            body.projection === undefined
+              ? undefined
+              : asObject(parse(body.projection, 'projection'), 'projection'),
         };
         const docs = store.find(name, filterOf(body), options, txnOf(body));
         return { answer: { data: { list: docs.map((d) => toCanonical(d)) } }, count: docs.length };
@@ -101,7 +108,10 @@ export function createDatabaseActions(
         if (body.merge === false) {
           // set(): the whole new document, no operators (the SDK refuses them too).
           if (hasOperators) {
-            throw new EmulatorError('INVALID_PARAM', 'a replacement (merge: false) may not contain update operators');
+            throw new EmulatorError(
+              'INVALID_PARAM',
+              'a replacement (merge: false) may not contain update operators',
+            );
           }
           spec = { kind: 'replace', doc: data };
         } else {
@@ -117,13 +127,21 @@ export function createDatabaseActions(
         );
         const data_: Record<string, unknown> = { updated: result.updated };
         if (result.upsertedId !== undefined) data_.upsert_id = result.upsertedId;
-        return { answer: { data: data_ }, count: result.updated + (result.upsertedId === undefined ? 0 : 1) };
+        return {
+          answer: { data: data_ },
+          count: result.updated + (result.upsertedId === undefined ? 0 : 1),
+        };
       }),
 
     'database.removeDocument': (body) =>
       run('database.removeDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
-        const deleted = store.remove(name, filterOf(body), { multi: body.multi === true }, txnOf(body));
+        const deleted = store.remove(
+          name,
+          filterOf(body),
+          { multi: body.multi === true },
+          txnOf(body),
+        );
         return { answer: { data: { deleted } }, count: deleted };
       }),
 
@@ -132,19 +150,25 @@ export function createDatabaseActions(
         const name = validateCollectionName(body.collectionName);
         if (!store.createCollection(name)) {
           // Unconfirmed against the cloud: its exact code for "already exists" is not documented.
-          throw new EmulatorError('DATABASE_COLLECTION_ALREADY_EXIST', `collection ${name} already exists`);
+          throw new EmulatorError(
+            'DATABASE_COLLECTION_ALREADY_EXIST',
+            `collection ${name} already exists`,
+          );
         }
         return { answer: {} };
       }),
 
     // startTransaction answers transactionId at the top level, not under data (platform-facts §2).
     'database.startTransaction': (body) =>
-      run('database.startTransaction', body, () => ({ answer: { transactionId: store.startTransaction() } })),
+      run('database.startTransaction', body, () => ({
+        answer: { transactionId: store.startTransaction() },
+      })),
 
     'database.commitTransaction': (body) =>
       run('database.commitTransaction', body, () => {
         const id = txnOf(body);
-        if (!id) throw new EmulatorError('INVALID_PARAM', 'commitTransaction needs a transactionId');
+        if (!id)
+          throw new EmulatorError('INVALID_PARAM', 'commitTransaction needs a transactionId');
         return { answer: {}, count: store.commitTransaction(id).writes };
       }),
 
@@ -173,7 +197,10 @@ function asObject(value: unknown, what: string): Doc {
 function limitOf(raw: unknown): number {
   if (raw === undefined || raw === null) return DEFAULT_LIMIT;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0) {
-    throw new EmulatorError('INVALID_PARAM', `limit must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `limit must be a non-negative integer, got ${JSON.stringify(raw)}`,
+    );
   }
   // 0 means "the default" on the cloud as in the SDK (which sends 100 for a falsy limit).
   return raw === 0 ? DEFAULT_LIMIT : Math.min(raw, MAX_LIMIT);
@@ -182,7 +209,10 @@ function limitOf(raw: unknown): number {
 function offsetOf(raw: unknown): number {
   if (raw === undefined || raw === null) return 0;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0) {
-    throw new EmulatorError('INVALID_PARAM', `offset must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `offset must be a non-negative integer, got ${JSON.stringify(raw)}`,
+    );
   }
   return raw;
 }
@@ -199,7 +229,8 @@ function orderOf(raw: unknown): [string, 1 | -1][] {
   };
   if (Array.isArray(raw)) {
     return raw.map((item: { field?: unknown; direction?: unknown }) => {
-      if (typeof item?.field !== 'string') throw new EmulatorError('INVALID_PARAM', 'order items need a field');
+      if (typeof item?.field !== 'string')
+        throw new EmulatorError('INVALID_PARAM', 'order items need a field');
       return [item.field, direction(item.direction, item.field)];
     });
   }

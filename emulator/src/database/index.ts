@@ -121,11 +121,16 @@ export class DatabaseService implements EmulatorService {
     }
     const { failWrites, clear, ...rest } = spec as { failWrites?: unknown; clear?: unknown };
     if (Object.keys(rest).length) {
-      throw new EmulatorError('INVALID_PARAM', `unknown key(s) ${Object.keys(rest).join(', ')}; ${usage}`);
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `unknown key(s) ${Object.keys(rest).join(', ')}; ${usage}`,
+      );
     }
     if (clear !== undefined && clear !== true) throw new EmulatorError('INVALID_PARAM', usage);
-    if (failWrites === undefined && clear === undefined) throw new EmulatorError('INVALID_PARAM', usage);
-    const items = failWrites === undefined ? [] : Array.isArray(failWrites) ? failWrites : [failWrites];
+    if (failWrites === undefined && clear === undefined)
+      throw new EmulatorError('INVALID_PARAM', usage);
+    const items =
+      failWrites === undefined ? [] : Array.isArray(failWrites) ? failWrites : [failWrites];
     const parsed = items.map((item: { collection?: unknown; count?: unknown } | null) => {
       if (!item || typeof item !== 'object') throw new EmulatorError('INVALID_PARAM', usage);
       const collection = validateCollectionName(item.collection);
@@ -185,7 +190,10 @@ export class DatabaseService implements EmulatorService {
 
     app.post('/database/import', async (c) => {
       const body: unknown = await c.req.json().catch(() => {
-        throw new EmulatorError('INVALID_PARAM', 'database/import needs a JSON body (an export file)');
+        throw new EmulatorError(
+          'INVALID_PARAM',
+          'database/import needs a JSON body (an export file)',
+        );
       });
       return c.json({ ok: true, ...this.importData(body) });
     });

@@ -23,7 +23,12 @@ export interface ExportFile {
 export function exportStore(store: Store, now: number): ExportFile {
   const collections: Record<string, unknown[]> = {};
   for (const { name, docs } of store.dump()) collections[name] = docs.map((d) => toRelaxed(d));
-  return { format: EXPORT_FORMAT, version: 1, exportedAt: new Date(now).toISOString(), collections };
+  return {
+    format: EXPORT_FORMAT,
+    version: 1,
+    exportedAt: new Date(now).toISOString(),
+    collections,
+  };
 }
 
 /** Checks an import file and returns its documents by collection; errors name what is wrong. */
@@ -35,13 +40,18 @@ export function parseImport(raw: unknown): Map<string, Doc[]> {
       `not a database export: expected {"format": "${EXPORT_FORMAT}", "version": 1, "collections": {...}}`,
     );
   }
-  if (!file.collections || typeof file.collections !== 'object' || Array.isArray(file.collections)) {
+  if (
+    !file.collections ||
+    typeof file.collections !== 'object' ||
+    Array.isArray(file.collections)
+  ) {
     throw new EmulatorError('INVALID_PARAM', '"collections" must be an object of arrays');
   }
   const result = new Map<string, Doc[]>();
   for (const [name, docs] of Object.entries(file.collections)) {
     validateCollectionName(name);
-    if (!Array.isArray(docs)) throw new EmulatorError('INVALID_PARAM', `collections.${name} must be an array`);
+    if (!Array.isArray(docs))
+      throw new EmulatorError('INVALID_PARAM', `collections.${name} must be an array`);
     result.set(
       name,
       docs.map((doc, i) => {
@@ -56,7 +66,10 @@ export function parseImport(raw: unknown): Map<string, Doc[]> {
   return result;
 }
 
-export function importIntoStore(store: Store, raw: unknown): { collections: number; documents: number } {
+export function importIntoStore(
+  store: Store,
+  raw: unknown,
+): { collections: number; documents: number } {
   const parsed = parseImport(raw);
   let documents = 0;
   for (const [name, docs] of parsed) {
@@ -97,10 +110,15 @@ export function exportDataDir(dataDir: string): ExportFile {
   return exportStore(store, Date.now());
 }
 
-export function importIntoDataDir(dataDir: string, raw: unknown): { collections: number; documents: number } {
+export function importIntoDataDir(
+  dataDir: string,
+  raw: unknown,
+): { collections: number; documents: number } {
   const holder = lockHolder(dataDir);
   if (holder) {
-    throw new Error(`an emulator (pid ${holder}) is using ${dataDir}; stop it first, or POST the file to /emulator/v1/database/import`);
+    throw new Error(
+      `an emulator (pid ${holder}) is using ${dataDir}; stop it first, or POST the file to /emulator/v1/database/import`,
+    );
   }
   const journal = new Journal(dataDir);
   const store = new Store(offlineClock);

@@ -237,7 +237,13 @@ export class Store {
       const after = applyUpdate(before, spec);
       if (sameValue(before, after)) continue;
       const kind: ChangeKind = spec.kind === 'replace' ? 'replace' : 'update';
-      writes.push({ collection: name, id: before._id as DocId, before: clone(before), after, kind });
+      writes.push({
+        collection: name,
+        id: before._id as DocId,
+        before: clone(before),
+        after,
+        kind,
+      });
     }
     let upsertedId: DocId | undefined;
     if (!targets.length && options.upsert) {
@@ -336,7 +342,10 @@ export class Store {
   injectWriteFailures(collection: string, count: number): void {
     validateCollectionName(collection);
     if (!Number.isInteger(count) || count < 0 || count > 1000) {
-      throw new EmulatorError('INVALID_PARAM', `failWrites.count must be an integer from 0 to 1000, got ${String(count)}`);
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `failWrites.count must be an integer from 0 to 1000, got ${String(count)}`,
+      );
     }
     if (count === 0) this.writeFailures.delete(collection);
     else this.writeFailures.set(collection, count);
@@ -392,13 +401,20 @@ export class Store {
     }));
     const removed = new Set(writes.map((w) => w.id));
     for (const doc of docs) {
-      if (!isDocId(doc._id)) throw new EmulatorError('INVALID_PARAM', `a ${name} document has no valid _id`);
+      if (!isDocId(doc._id))
+        throw new EmulatorError('INVALID_PARAM', `a ${name} document has no valid _id`);
       const existing = removed.has(doc._id) ? writes.find((w) => w.id === doc._id) : undefined;
       if (existing) {
         existing.after = clone(doc);
         existing.kind = 'replace';
       } else {
-        writes.push({ collection: name, id: doc._id, before: null, after: clone(doc), kind: 'add' });
+        writes.push({
+          collection: name,
+          id: doc._id,
+          before: null,
+          after: clone(doc),
+          kind: 'add',
+        });
       }
     }
     this.checkUnique(collection, writes, new Map());
@@ -501,7 +517,8 @@ export class Store {
   private commitWrites(writes: Write[], transactionId?: string): void {
     if (!writes.length) return;
     if (!transactionId) {
-      for (const w of writes) if (this.lockHolder(w.collection, w.id)) throw conflict(w.collection, w.id);
+      for (const w of writes)
+        if (this.lockHolder(w.collection, w.id)) throw conflict(w.collection, w.id);
     }
     this.persist({
       op: 'write',
@@ -580,7 +597,10 @@ function compile(filter: Doc): Query<Doc> {
   try {
     return new Query<Doc>(filter, {});
   } catch (err) {
-    throw new EmulatorError('DATABASE_INVALID_OPERRATOR', `invalid query: ${(err as Error).message}`);
+    throw new EmulatorError(
+      'DATABASE_INVALID_OPERRATOR',
+      `invalid query: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -593,7 +613,13 @@ function applyUpdate(before: Doc, spec: UpdateSpec): Doc {
   }
   const after = clone(before);
   try {
-    applyModifier(after, spec.modifier as Parameters<typeof applyModifier>[1], undefined, undefined, { cloneMode: 'deep' });
+    applyModifier(
+      after,
+      spec.modifier as Parameters<typeof applyModifier>[1],
+      undefined,
+      undefined,
+      { cloneMode: 'deep' },
+    );
   } catch (err) {
     throw new EmulatorError('DATABASE_REQUEST_FAILED', `invalid update: ${(err as Error).message}`);
   }

@@ -18,7 +18,10 @@ export function parseWire(text: unknown, what: string, now: number): unknown {
   try {
     parsed = EJSON.parse(text, { relaxed: true });
   } catch (err) {
-    throw new EmulatorError('INVALID_PARAM', `${what} is not valid EJSON: ${(err as Error).message}`);
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `${what} is not valid EJSON: ${(err as Error).message}`,
+    );
   }
   return toPlain(parsed, now);
 }
@@ -41,7 +44,10 @@ export function toPlain(value: unknown, now: number): unknown {
     const offset = spec && typeof spec.offset === 'number' ? spec.offset : 0;
     return new Date(now + offset);
   }
-  if (Object.getPrototypeOf(record) !== Object.prototype && Object.getPrototypeOf(record) !== null) {
+  if (
+    Object.getPrototypeOf(record) !== Object.prototype &&
+    Object.getPrototypeOf(record) !== null
+  ) {
     // Other BSON types (ObjectId, Decimal128, ...) are kept as they are and stored opaquely.
     return value;
   }
@@ -61,7 +67,10 @@ function toRegExp(pattern: string, options: string): RegExp {
   try {
     return new RegExp(pattern, flags);
   } catch (err) {
-    throw new EmulatorError('INVALID_PARAM', `invalid regular expression: ${(err as Error).message}`);
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `invalid regular expression: ${(err as Error).message}`,
+    );
   }
 }
 
