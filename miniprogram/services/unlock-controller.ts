@@ -151,9 +151,14 @@ export class UnlockController {
   private closeWatch(): void {
     const watch = this.watch;
     this.watch = null;
-    if (watch) {
-      // close() returns a Promise; a failure to close a dead socket is nothing the user can act on.
-      watch.close().catch(() => undefined);
+    if (!watch) return;
+    try {
+      // The platform's close() returns a Promise; failing to close a dead socket is nothing the
+      // user can act on, so both a throw and a rejection are swallowed here.
+      const closing: unknown = watch.close();
+      if (closing instanceof Promise) closing.catch(() => undefined);
+    } catch {
+      // already closed or never connected
     }
   }
 
