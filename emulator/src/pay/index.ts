@@ -62,13 +62,18 @@ export class PayService implements EmulatorService {
     });
   }
 
-  /** The user whose invocation made the call, if the function runtime can tell. */
+  /**
+   * The user whose invocation made the call: CloudPay binds the order to the user the calling
+   * function runs for. An instance serves one invocation at a time, so it is that instance's
+   * latest invocation.
+   */
   private callerOpenid(actx: ActionContext): string | undefined {
     if (!actx.instanceId) return undefined;
-    const functions = this.ctx.services.functions as unknown as {
-      openidForInstance?: (instanceId: string) => string | undefined;
-    };
-    return functions.openidForInstance?.(actx.instanceId);
+    const mine = this.ctx.services.functions
+      .invocations()
+      .filter((r) => r.instanceId === actx.instanceId);
+    const record = mine.filter((r) => !r.returned).at(-1) ?? mine.at(-1);
+    return record?.openid || undefined;
   }
 
   private async wxPayApi(body: Record<string, unknown>, actx: ActionContext): Promise<Wire> {
