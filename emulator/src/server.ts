@@ -67,7 +67,11 @@ export function createApp(ctx: EmulatorContext): Hono {
 
   const app = new Hono();
 
-  const admin = async (c: Context, instanceId: string | undefined): Promise<Response> => {
+  const admin = async (
+    c: Context,
+    instanceId: string | undefined,
+    client?: { openid: string },
+  ): Promise<Response> => {
     try {
       const body = await readActionBody(c);
       const action = body.action;
@@ -82,7 +86,11 @@ export function createApp(ctx: EmulatorContext): Hono {
           `wxcloud-emulator does not emulate the action "${action}"`,
         );
       }
-      const actionCtx: ActionContext = { env: c.req.query('env'), instanceId };
+      const actionCtx: ActionContext = {
+        env: c.req.query('env'),
+        instanceId,
+        ...(client ? { client } : {}),
+      };
       const run = (): Promise<unknown> => handler(body, actionCtx);
       // Requests from an emulated instance are tied to the invocation that made them (in-flight
       // tracking and --freeze-after-return).
@@ -97,6 +105,17 @@ export function createApp(ctx: EmulatorContext): Hono {
   app.post('/admin', (c) => admin(c, undefined));
   // Emulated instances get their own path so requests can be tied to the invocation that made them.
   app.post('/admin/instances/:instanceId', (c) => admin(c, c.req.param('instanceId')));
+  // Mini-program clients (createWx): the same actions, as the user the header names; rules apply.
+  app.post('/admin/client', (c) => {
+    const openid = c.req.header('x-wxcloud-openid');
+    if (!openid) {
+      return platformError(
+        c,
+        new EmulatorError('INVALID_PARAM', '/admin/client needs an x-wxcloud-openid header'),
+      );
+    }
+    return admin(c, undefined, { openid });
+  });
 
   const control = new Hono();
   control.onError((err, c) => controlError(c, err));

@@ -38,6 +38,11 @@ export interface ActionContext {
   env: string | undefined;
   /** Set when the request came from an emulated function instance (its own /admin path). */
   instanceId: string | undefined;
+  /**
+   * Set for mini-program client requests (POST /admin/client, the `x-wxcloud-openid` header):
+   * security rules apply to them. Undefined for server SDK requests, which bypass rules.
+   */
+  client?: { openid: string };
 }
 
 /**
