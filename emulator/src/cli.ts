@@ -10,6 +10,7 @@ const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
 Usage:
   wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
                          [--env-id ID] [--appid ID] [--mch-id ID] [--freeze-after-return]
+                         [--function-env FILE]
                          [--max-instances N] [--timeout-ms MS]
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
   wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
@@ -43,6 +44,7 @@ async function start(args: string[]): Promise<void> {
         'freeze-after-return': { type: 'boolean' },
         'max-instances': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'function-env': { type: 'string' },
       },
       strict: true,
     }));
@@ -69,9 +71,20 @@ async function start(args: string[]): Promise<void> {
   };
   const maxInstancesPerFunction = positiveInt('max-instances', values['max-instances']);
   const defaultFunctionTimeoutMs = positiveInt('timeout-ms', values['timeout-ms']);
+  let functionEnv: Record<string, Record<string, string>> | undefined;
+  if (values['function-env'] !== undefined) {
+    try {
+      functionEnv = JSON.parse(
+        fs.readFileSync(values['function-env'], 'utf8'),
+      ) as typeof functionEnv;
+    } catch (err) {
+      fail(`--function-env ${values['function-env']}: ${(err as Error).message}`);
+    }
+  }
   let emulator;
   try {
     emulator = await startEmulator({
+      functionEnv,
       functionsDir: values.functions,
       port,
       inMemory: values['in-memory'],

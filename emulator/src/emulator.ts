@@ -24,6 +24,8 @@ export interface StartOptions {
   maxInstancesPerFunction?: number;
   defaultFunctionTimeoutMs?: number;
   freezeAfterReturn?: boolean;
+  /** Function environment variables: `{"*": {...}, "<function>": {...}}`. */
+  functionEnv?: Record<string, Record<string, string>>;
 }
 
 export interface RunningEmulator {
@@ -98,7 +100,23 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
     defaultFunctionTimeoutMs: options.defaultFunctionTimeoutMs ?? DEFAULTS.defaultFunctionTimeoutMs,
     freezeAfterReturn: options.freezeAfterReturn ?? false,
+    functionEnv: validateFunctionEnv(options.functionEnv ?? {}),
   };
+}
+
+function validateFunctionEnv(value: unknown): Record<string, Record<string, string>> {
+  const usage = 'functionEnv must look like {"*": {"KEY": "value"}, "userpay": {"KEY": "value"}}';
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(usage);
+  for (const [fn, vars] of Object.entries(value)) {
+    if (!vars || typeof vars !== 'object' || Array.isArray(vars))
+      throw new Error(`${usage}; "${fn}" is not an object`);
+    for (const [key, v] of Object.entries(vars)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || typeof v !== 'string') {
+        throw new Error(`${usage}; "${fn}.${key}" must be a variable name with a string value`);
+      }
+    }
+  }
+  return value as Record<string, Record<string, string>>;
 }
 
 /**

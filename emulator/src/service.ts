@@ -18,6 +18,11 @@ export interface EmulatorConfig {
   maxInstancesPerFunction: number;
   /** Default function timeout in ms when config.json sets none (the cloud's default is 3 s). */
   defaultFunctionTimeoutMs: number;
+  /**
+   * Environment variables set on functions, as the cloud console's 环境变量 does: keyed by function
+   * name, or '*' for all. The platform's own variables always win.
+   */
+  functionEnv: Record<string, Record<string, string>>;
   /** Drop SDK work a function leaves in flight after returning, as a frozen cloud instance may. */
   freezeAfterReturn: boolean;
 }

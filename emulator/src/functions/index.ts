@@ -544,8 +544,11 @@ export class FunctionsService implements EmulatorService {
 
   /** The platform's environment for an instance (platform-facts §1), pointed at this emulator. */
   private instanceEnv(name: string, instanceId: string): Record<string, string> {
-    const { envId } = this.ctx.config;
+    const { envId, functionEnv } = this.ctx.config;
     return {
+      // What the console's 环境变量 would set: for every function ('*'), then for this one.
+      ...functionEnv['*'],
+      ...functionEnv[name],
       PATH: process.env.PATH ?? '',
       TCB_CONTEXT_CNFG: JSON.stringify({ URL: `${this.ctx.url()}/admin/instances/${instanceId}` }),
       TENCENTCLOUD_RUNENV: 'SCF',
