@@ -13,3 +13,5 @@ export type {
   InvokeOutcome,
   InvokeRequest,
 } from './functions';
+export { createWx } from './client/node';
+export type { CreateWxOptions, EmulatedWx, PaySheet, DecideFn } from './client/index';

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { EmulatorError } from './errors';
 import type { EmulatorEventType } from './events';
+import { payRequestRoutes } from './pay/requests';
 import { orderedServices, resetEmulator } from './registry';
 import type { ActionContext, ActionHandler, EmulatorContext } from './service';
 
@@ -205,6 +206,8 @@ export function createApp(ctx: EmulatorContext): Hono {
   });
 
   for (const service of services) service.routes?.(control);
+  // wx.requestPayment's pay sheet (the client side of the pay sandbox).
+  payRequestRoutes(control, ctx);
   app.route('/emulator/v1', control);
   app.notFound((c) =>
     c.json(

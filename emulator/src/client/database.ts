@@ -1,0 +1,371 @@
+// wx.cloud.database() for pages: the REAL JS database client (@cloudbase/database, the same
+// code family as the mini-program's) with a local transport, and a thin adapter that gives it the
+// mini-program's semantics where the two differ (platform-facts §5):
+//   - doc(id).get() answers {data: doc}, and rejects when the document does not exist;
+//   - add({data}) takes the document under `data` (the JS client would store the wrapper);
+//   - where().get() returns at most 20 records (the mini-program's default and maximum);
+//   - every call reports `errMsg` ('collection.get:ok', 'document.get:fail ...') and supports
+//     the success/fail/complete callbacks besides the Promise;
+//   - watch().close() returns a Promise.
+// Queries, commands, serverDate and RegExp are the JS client's own, serialized by it; the
+// '{openid}' placeholder travels untouched for the server to substitute.
+
+import { Db } from '@cloudbase/database';
+import { withCallbacks, wxError, type WxCallbacks, type WxError } from './callbacks';
+import { HttpClient, isRecord } from './http';
+
+/** The mini-program client's default and maximum page size for get() (the server SDK's is 100/1000). */
+export const CLIENT_MAX_LIMIT = 20;
+
+/** The platform's numeric codes for the database error codes a client can meet (wx-server-sdk's table). */
+const ERR_CODES: Record<string, number> = {
+  DATABASE_REQUEST_FAILED: -502001,
+  DATABASE_INVALID_OPERRATOR: -502002,
+  DATABASE_PERMISSION_DENIED: -502003,
+  DATABASE_COLLECTION_EXCEED_LIMIT: -502004,
+  DATABASE_COLLECTION_NOT_EXIST: -502005,
+  DATABASE_QUERY_SIZE_EXCEED_LIMIT: -602001,
+  INVALID_PARAM: -501007,
+};
+const SYS_ERR = -501001;
+
+/** Who a Db instance acts for: carried in the Db config, which the JS client hands to reqClass. */
+export interface ClientIdentity {
+  http: HttpClient;
+  openid: string;
+  env: string;
+}
+
+const IDENTITY = '__wxcloudEmulatorClient';
+
+/**
+ * The JS client's transport (`Db.reqClass`): one per query, built with the Db's config. It posts
+ * the action to /admin/client as the user; the parsed body (with `code` on failure) is the answer.
+ */
+class LocalTransport {
+  private readonly identity: ClientIdentity;
+
+  constructor(config: Record<string, unknown>) {
+    const identity = config[IDENTITY] as ClientIdentity | undefined;
+    if (!identity) {
+      throw new Error(
+        'this @cloudbase/database Db was not created by createWx (no emulator identity in its config)',
+      );
+    }
+    this.identity = identity;
+  }
+
+  async send(action: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const { http, openid, env } = this.identity;
+    const answer = await http.request(
+      'POST',
+      `/admin/client?env=${encodeURIComponent(env)}`,
+      { ...params, action },
+      { 'x-wxcloud-openid': openid },
+    );
+    if (answer.status !== 200 || !isRecord(answer.body)) {
+      // The SDK turns a non-200 answer into errCode -1; keep the body's message when there is one.
+      return { code: 'HTTP_ERROR', message: `POST /admin/client answered HTTP ${answer.status}` };
+    }
+    return answer.body;
+  }
+}
+
+// The JS client keeps its transport and its one realtime socket as statics. Several createWx
+// users may share a process, so the transport is re-installed before every query is built (the
+// identity travels in each Db's config) and each user's socket is swapped in around watch().
+type DbStatics = { reqClass: unknown; ws: unknown; wsClass: unknown };
+const statics = Db as unknown as DbStatics;
+function useTransport(): void {
+  statics.reqClass = LocalTransport;
+}
+
+/** A failed answer (`{code, message}`) as the mini-program reports it. */
+function failure(api: string, body: Record<string, unknown>): WxError {
+  const code = String(body.code);
+  const errCode = ERR_CODES[code] ?? SYS_ERR;
+  return wxError(api, `${errCode} ${code}: ${String(body.message ?? '')}`, errCode);
+}
+
+async function call(api: string, run: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  const res = await run();
+  if (!isRecord(res)) throw wxError(api, 'the database answered nothing');
+  if (res.code) throw failure(api, res);
+  return res;
+}
+
+// Minimal shapes of the JS client's objects, as the adapter uses them.
+interface JsQuery {
+  where(query: object): JsQuery;
+  orderBy(field: string, direction: string): JsQuery;
+  limit(n: number): JsQuery;
+  skip(n: number): JsQuery;
+  field(projection: object): JsQuery;
+  get(): Promise<unknown>;
+  count(): Promise<unknown>;
+  update(data: object): Promise<unknown>;
+  remove(): Promise<unknown>;
+  watch(options: object): { close(): void };
+}
+interface JsCollection extends JsQuery {
+  doc(id: string | number): JsDoc;
+  add(data: object): Promise<unknown>;
+}
+interface JsDoc {
+  field(projection: object): JsDoc;
+  get(): Promise<unknown>;
+  set(data: object): Promise<unknown>;
+  update(data: object): Promise<unknown>;
+  remove(): Promise<unknown>;
+  watch(options: object): { close(): void };
+}
+
+export interface WatchOptions {
+  onChange: (snapshot: unknown) => void;
+  onError: (error: unknown) => void;
+}
+export interface Watcher {
+  close(): Promise<void>;
+}
+
+/** Per createWx user: its realtime socket (the JS client's RealtimeWebSocketClient). */
+export interface RealtimeSlot {
+  ws: unknown;
+  WebSocket: unknown;
+}
+
+function startWatch(
+  api: string,
+  slot: RealtimeSlot,
+  options: WatchOptions,
+  open: (o: object) => { close(): void },
+): Watcher {
+  if (!options || typeof options.onChange !== 'function' || typeof options.onError !== 'function') {
+    // The mini-program requires both.
+    throw new Error(`${api}: watch needs both onChange and onError functions`);
+  }
+  const saved = { ws: statics.ws, wsClass: statics.wsClass };
+  statics.ws = slot.ws;
+  if (slot.WebSocket) statics.wsClass = slot.WebSocket;
+  let listener: { close(): void };
+  try {
+    listener = open({ onChange: options.onChange, onError: options.onError });
+    slot.ws = statics.ws;
+  } finally {
+    statics.ws = saved.ws;
+    if (slot.WebSocket) statics.wsClass = saved.wsClass;
+  }
+  return {
+    // The mini-program's close() returns a Promise; the JS client's closes synchronously.
+    close: () => Promise.resolve().then(() => listener.close()),
+  };
+}
+
+type Options<T> = WxCallbacks<T> | undefined;
+
+export class MiniQuery {
+  constructor(
+    protected readonly slot: RealtimeSlot,
+    protected readonly query: () => JsQuery,
+    protected readonly limitSet: number | undefined = undefined,
+  ) {}
+
+  private next(build: (q: JsQuery) => JsQuery, limit = this.limitSet): MiniQuery {
+    const parent = this.query;
+    return new MiniQuery(this.slot, () => build(parent()), limit);
+  }
+
+  where(condition: object): MiniQuery {
+    return this.next((q) => q.where(condition));
+  }
+  orderBy(field: string, direction: 'asc' | 'desc'): MiniQuery {
+    return this.next((q) => q.orderBy(field, direction));
+  }
+  limit(n: number): MiniQuery {
+    return this.next((q) => q.limit(n), n);
+  }
+  skip(n: number): MiniQuery {
+    return this.next((q) => q.skip(n));
+  }
+  field(projection: object): MiniQuery {
+    return this.next((q) => q.field(projection));
+  }
+
+  private built(): JsQuery {
+    useTransport();
+    return this.query();
+  }
+
+  get(options?: Options<{ data: Record<string, unknown>[]; errMsg: string }>) {
+    return withCallbacks('collection.get', options, async () => {
+      // The mini-program returns 20 records at most, whatever limit() asked for.
+      const limit = Math.min(this.limitSet ?? CLIENT_MAX_LIMIT, CLIENT_MAX_LIMIT);
+      const res = await call('collection.get', () => this.built().limit(limit).get());
+      return { data: res.data as Record<string, unknown>[], errMsg: 'collection.get:ok' };
+    });
+  }
+
+  count(options?: Options<{ total: number; errMsg: string }>) {
+    return withCallbacks('collection.count', options, async () => {
+      const res = await call('collection.count', () => this.built().count());
+      return { total: res.total as number, errMsg: 'collection.count:ok' };
+    });
+  }
+
+  update(options: { data: object } & WxCallbacks<{ stats: { updated: number }; errMsg: string }>) {
+    return withCallbacks('collection.update', options, async () => {
+      const res = await call('collection.update', () =>
+        this.built().update(dataOf('collection.update', options)),
+      );
+      return { stats: { updated: res.updated as number }, errMsg: 'collection.update:ok' };
+    });
+  }
+
+  remove(options?: Options<{ stats: { removed: number }; errMsg: string }>) {
+    return withCallbacks('collection.remove', options, async () => {
+      const res = await call('collection.remove', () => this.built().remove());
+      return { stats: { removed: res.deleted as number }, errMsg: 'collection.remove:ok' };
+    });
+  }
+
+  watch(options: WatchOptions): Watcher {
+    return startWatch('collection.watch', this.slot, options, (o) => this.built().watch(o));
+  }
+}
+
+function dataOf(api: string, options: { data?: unknown } | undefined): object {
+  if (!options || !isRecord(options.data)) {
+    throw wxError(
+      api,
+      'parameter.data should be an object ({data: {...}}, as in the mini-program)',
+    );
+  }
+  return options.data;
+}
+
+export class MiniCollection extends MiniQuery {
+  constructor(
+    slot: RealtimeSlot,
+    private readonly collection: () => JsCollection,
+  ) {
+    super(slot, collection);
+  }
+
+  doc(id: string | number): MiniDocument {
+    return new MiniDocument(this.slot, () => this.collection().doc(id), id);
+  }
+
+  add(options: { data: object } & WxCallbacks<{ _id: string | number; errMsg: string }>) {
+    return withCallbacks('collection.add', options, async () => {
+      const data = dataOf('collection.add', options);
+      useTransport();
+      // The platform, not the client, stamps `_openid` on a client's insert (the server does it).
+      const res = await call('collection.add', () => this.collection().add(data));
+      return { _id: res.id as string | number, errMsg: 'collection.add:ok' };
+    });
+  }
+}
+
+export class MiniDocument {
+  constructor(
+    private readonly slot: RealtimeSlot,
+    private readonly doc: () => JsDoc,
+    private readonly id: string | number,
+  ) {}
+
+  private built(): JsDoc {
+    useTransport();
+    return this.doc();
+  }
+
+  field(projection: object): MiniDocument {
+    const parent = this.doc;
+    return new MiniDocument(this.slot, () => parent().field(projection), this.id);
+  }
+
+  get(options?: Options<{ data: Record<string, unknown>; errMsg: string }>) {
+    return withCallbacks('document.get', options, async () => {
+      const res = await call('document.get', () => this.built().get());
+      const [doc] = res.data as Record<string, unknown>[];
+      if (!doc) {
+        // The mini-program's own wording. Under a read rule a denied caller gets the permission
+        // error instead (the server checks rules before existence).
+        throw wxError('document.get', `document with _id ${String(this.id)} does not exist`);
+      }
+      return { data: doc, errMsg: 'document.get:ok' };
+    });
+  }
+
+  set(
+    options: { data: object } & WxCallbacks<{
+      _id: string | number;
+      stats: { updated: number; created: number };
+      errMsg: string;
+    }>,
+  ) {
+    return withCallbacks('document.set', options, async () => {
+      const res = await call('document.set', () =>
+        this.built().set(dataOf('document.set', options)),
+      );
+      const created = res.upsertedId === undefined || res.upsertedId === null ? 0 : 1;
+      return {
+        _id: this.id,
+        stats: { updated: res.updated as number, created },
+        errMsg: 'document.set:ok',
+      };
+    });
+  }
+
+  update(options: { data: object } & WxCallbacks<{ stats: { updated: number }; errMsg: string }>) {
+    return withCallbacks('document.update', options, async () => {
+      const res = await call('document.update', () =>
+        this.built().update(dataOf('document.update', options)),
+      );
+      return { stats: { updated: res.updated as number }, errMsg: 'document.update:ok' };
+    });
+  }
+
+  remove(options?: Options<{ stats: { removed: number }; errMsg: string }>) {
+    return withCallbacks('document.remove', options, async () => {
+      const res = await call('document.remove', () => this.built().remove());
+      return { stats: { removed: res.deleted as number }, errMsg: 'document.remove:ok' };
+    });
+  }
+
+  watch(options: WatchOptions): Watcher {
+    return startWatch('document.watch', this.slot, options, (o) => this.built().watch(o));
+  }
+}
+
+export interface MiniDatabase {
+  collection(name: string): MiniCollection;
+  command: unknown;
+  serverDate(options?: { offset?: number }): unknown;
+  RegExp(options: { regexp: string; options?: string }): unknown;
+  Geo: unknown;
+}
+
+export function createDatabase(identity: ClientIdentity, slot: RealtimeSlot): MiniDatabase {
+  const db = new Db({ env: identity.env, [IDENTITY]: identity });
+  const jsDb = db as unknown as {
+    collection(name: string): JsCollection;
+    command: unknown;
+    serverDate(options?: object): unknown;
+    RegExp(options: object): unknown;
+    Geo: unknown;
+  };
+  return {
+    collection(name) {
+      if (typeof name !== 'string' || !name)
+        throw new Error('db.collection needs a collection name');
+      return new MiniCollection(slot, () => {
+        useTransport();
+        return jsDb.collection(name);
+      });
+    },
+    command: jsDb.command,
+    serverDate: (options) => jsDb.serverDate(options),
+    RegExp: (options) => jsDb.RegExp(options),
+    Geo: jsDb.Geo,
+  };
+}

@@ -1,0 +1,195 @@
+// createWx: a `wx` for pages, scripts and tests that acts as one mini-program user against a
+// running emulator. Browser-safe: no Node imports; a Node host injects `WebSocket` (the `ws`
+// package) and a host without `fetch` injects one.
+
+import { withCallbacks, wxError, type WxCallbacks } from './callbacks';
+import { createDatabase, type MiniDatabase, type RealtimeSlot } from './database';
+import { HttpClient, isRecord, type FetchLike } from './http';
+import { requestPayment, type DecideFn, type PaymentParams } from './pay';
+
+export type Platform = 'devtools' | 'ios' | 'android';
+
+export interface CreateWxOptions {
+  /** The emulator's base address, e.g. http://127.0.0.1:8787. */
+  url: string;
+  /** The user this `wx` acts as: becomes the functions' OPENID and the rules' auth.openid. */
+  openid: string;
+  /** Decides every pay sheet at once; without it requestPayment waits for an outside decision. */
+  decide?: DecideFn;
+  /** What getSystemInfoSync()/getDeviceInfo() report. Default 'devtools'. */
+  platform?: Platform;
+  /** Env id used until cloud.init({env}) names one. Default 'local-env'. */
+  envId?: string;
+  /** A fetch for hosts without one (e.g. jest's jsdom environment). Default: globalThis.fetch. */
+  fetch?: FetchLike;
+  /** A WebSocket class for realtime watch (Node: the `ws` package). Default: the global one. */
+  WebSocket?: unknown;
+  /** Longest wait for a pay sheet decision made outside, in ms. Default 10 minutes. */
+  payTimeoutMs?: number;
+}
+
+export interface CallFunctionResult {
+  result: unknown;
+  errMsg: 'cloud.callFunction:ok';
+  requestID: string;
+}
+
+/** A UI call the emulated wx received (showToast, showLoading, ...): recorded, shows nothing. */
+export interface UiCall {
+  api: string;
+  options: unknown;
+}
+
+export interface EmulatedWx {
+  cloud: {
+    init(options?: {
+      env?: string | { database?: string; functions?: string };
+      traceUser?: boolean;
+    }): void;
+    callFunction(
+      param: { name: string; data?: Record<string, unknown> } & WxCallbacks<CallFunctionResult>,
+    ): Promise<CallFunctionResult>;
+    database(options?: { env?: string }): MiniDatabase;
+  };
+  requestPayment(
+    param: PaymentParams & WxCallbacks<{ errMsg: string }>,
+  ): Promise<{ errMsg: string }>;
+  getSystemInfoSync(): SystemInfo;
+  getDeviceInfo(): { platform: Platform; system: string; brand: string; model: string };
+  showToast(options: unknown): void;
+  hideToast(options?: unknown): void;
+  showLoading(options: unknown): void;
+  hideLoading(options?: unknown): void;
+  showModal(options: unknown): void;
+  /** Emulator-only: the UI calls received, in order. */
+  readonly uiCalls: UiCall[];
+}
+
+export interface SystemInfo {
+  platform: Platform;
+  system: string;
+  brand: string;
+  model: string;
+  SDKVersion: string;
+  version: string;
+  language: string;
+  pixelRatio: number;
+  screenWidth: number;
+  screenHeight: number;
+  windowWidth: number;
+  windowHeight: number;
+}
+
+const SYSTEMS: Record<Platform, string> = {
+  devtools: 'Windows 10 x64',
+  ios: 'iOS 17.0',
+  android: 'Android 14',
+};
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !value)
+    throw new Error(`createWx: ${what} must be a non-empty string`);
+  return value;
+}
+
+export function createWx(options: CreateWxOptions): EmulatedWx {
+  if (!isRecord(options)) throw new Error('createWx needs {url, openid}');
+  const url = requireString(options.url, 'url').replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(url))
+    throw new Error(`createWx: url must start with http:// or https://, got "${url}"`);
+  const openid = requireString(options.openid, 'openid');
+  const platform = options.platform ?? 'devtools';
+  if (!(platform in SYSTEMS))
+    throw new Error(
+      `createWx: platform must be devtools, ios or android, got "${String(platform)}"`,
+    );
+  const fetchImpl = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+  if (!fetchImpl) throw new Error('createWx: this host has no fetch; pass {fetch}');
+  const http = new HttpClient(url, fetchImpl);
+  const payTimeoutMs = options.payTimeoutMs ?? 10 * 60_000;
+  let env = options.envId ?? 'local-env';
+  // One realtime socket per user (see database.ts).
+  const realtime: RealtimeSlot = { ws: undefined, WebSocket: options.WebSocket };
+  const uiCalls: UiCall[] = [];
+  const ui = (api: string) => (opts?: unknown) => {
+    uiCalls.push({ api, options: opts });
+  };
+
+  const systemInfo = (): SystemInfo => ({
+    platform,
+    system: SYSTEMS[platform],
+    brand: platform === 'devtools' ? 'devtools' : platform === 'ios' ? 'iPhone' : 'Android',
+    model:
+      platform === 'devtools' ? 'iPhone 12/13 (Pro)' : platform === 'ios' ? 'iPhone 15' : 'Pixel 8',
+    SDKVersion: '3.4.0',
+    version: '8.0.50',
+    language: 'zh_CN',
+    pixelRatio: 3,
+    screenWidth: 390,
+    screenHeight: 844,
+    windowWidth: 390,
+    windowHeight: 844,
+  });
+
+  const wx: EmulatedWx = {
+    cloud: {
+      init(opts) {
+        // The env may be a string or per-service ids; the database one is what requests carry.
+        const e = opts?.env;
+        if (typeof e === 'string' && e) env = e;
+        else if (isRecord(e) && typeof e.database === 'string') env = e.database;
+      },
+      callFunction(param) {
+        return withCallbacks('cloud.callFunction', param, async () => {
+          if (!isRecord(param) || typeof param.name !== 'string' || !param.name) {
+            throw wxError('cloud.callFunction', 'parameter.name should be a non-empty string');
+          }
+          const answer = await http.request(
+            'POST',
+            `/emulator/v1/functions/${encodeURIComponent(param.name)}/invoke`,
+            { data: param.data ?? {}, openid, source: 'wx_client' },
+          );
+          const body = answer.body;
+          if (answer.status !== 200 || !isRecord(body)) {
+            throw wxError('cloud.callFunction', `the emulator answered HTTP ${answer.status}`, -1);
+          }
+          if (typeof body.errCode === 'number') {
+            // The functions service already words errMsg as the platform does.
+            const errMsg =
+              typeof body.errMsg === 'string' ? body.errMsg : 'cloud.callFunction:fail';
+            throw { errCode: body.errCode, errMsg };
+          }
+          return {
+            result: body.result,
+            errMsg: 'cloud.callFunction:ok' as const,
+            requestID: String(body.invocationId ?? ''),
+          };
+        }) as Promise<CallFunctionResult>;
+      },
+      database(opts) {
+        return createDatabase({ http, openid, env: opts?.env ?? env }, realtime);
+      },
+    },
+    requestPayment(param) {
+      return withCallbacks('requestPayment', param, () =>
+        requestPayment(http, openid, param, {
+          decide: options.decide,
+          timeoutMs: payTimeoutMs,
+          now: () => Date.now(),
+        }),
+      ) as Promise<{ errMsg: string }>;
+    },
+    getSystemInfoSync: systemInfo,
+    getDeviceInfo: () => {
+      const { platform: p, system, brand, model } = systemInfo();
+      return { platform: p, system, brand, model };
+    },
+    showToast: ui('showToast'),
+    hideToast: ui('hideToast'),
+    showLoading: ui('showLoading'),
+    hideLoading: ui('hideLoading'),
+    showModal: ui('showModal'),
+    uiCalls,
+  };
+  return wx;
+}
