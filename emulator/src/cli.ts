@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportDataDir, importIntoDataDir, lockHolder } from './database/portable';
+import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 
 const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
@@ -11,12 +12,13 @@ Usage:
   wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
                          [--env-id ID] [--appid ID] [--mch-id ID] [--freeze-after-return]
                          [--function-env FILE]
-                         [--max-instances N] [--timeout-ms MS]
+                         [--max-instances N] [--timeout-ms MS] [--preview]
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
   wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
                                               (while no emulator uses the data dir)
 
 --fresh empties the data dir's database before starting.
+--preview also serves the console and the mini-program's page preview at the same address.
 
 Defaults: functions from project.config.json's cloudfunctionRoot, port ${DEFAULTS.port} (0 picks a
 free one), data in ${DEFAULTS.dataDir}/, env ${DEFAULTS.envId}, appid ${DEFAULTS.appid},
@@ -95,11 +97,15 @@ async function start(args: string[]): Promise<void> {
       freezeAfterReturn: values['freeze-after-return'],
       maxInstancesPerFunction,
       defaultFunctionTimeoutMs,
+      preview: values.preview,
     });
   } catch (err) {
     fail((err as Error).message);
   }
   process.stdout.write(`wxcloud-emulator ready at ${emulator.url}\n`);
+  if (values.preview) {
+    process.stdout.write('Open that address in a browser: the console and the page preview.\n');
+  }
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) return;
@@ -153,6 +159,9 @@ async function main(argv: string[]): Promise<void> {
     case 'export':
     case 'import':
       return transfer(command, rest);
+    case 'pay':
+      process.exitCode = await runPayCommand(rest);
+      return;
     case undefined:
     case 'help':
     case '--help':

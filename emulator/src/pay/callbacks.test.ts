@@ -26,6 +26,9 @@ interface Harness {
 }
 
 function harness(): Harness {
+  // Emulated time is real time plus an offset; freezing real time leaves clock.advance as the
+  // only thing that moves it, so "not yet at 4999 ms, delivered at 5000 ms" holds exactly.
+  jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2024, 0, 1, 4, 0, 0));
   const clock = new Clock();
   const h: Harness = {
     clock,
@@ -54,6 +57,7 @@ afterEach(() => {
   current?.sandbox.reset();
   current?.clock.stop();
   current = undefined;
+  jest.restoreAllMocks();
 });
 
 function order(h: Harness, outTradeNo: string, extra: Record<string, unknown> = {}): void {

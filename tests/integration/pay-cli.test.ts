@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import { runPayCommand } from '../../emulator/src/pay/cli';
+import { runWithSdk } from '../support/sdk';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+let emulator: RunningEmulator;
+beforeAll(async () => {
+  emulator = await startEmulator({
+    functionsDir: path.join(ROOT, 'tests/fixtures/functions'),
+    projectDir: ROOT,
+    port: 0,
+    inMemory: true,
+  });
+  await fetch(`${emulator.url}/emulator/v1/collections/PAYNOTIFY`, { method: 'PUT' });
+});
+afterAll(() => emulator.stop());
+
+/** Runs `wxcloud-emulator pay ...` in-process, capturing what it prints. */
+async function pay(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runPayCommand(
+    [...argv, '--url', emulator.url],
+    { write: (t: string) => (out += t) },
+    { write: (t: string) => (err += t) },
+  );
+  return { code, out, err };
+}
+
+test('pay faults, confirm, status and resend against a running emulator', async () => {
+  await runWithSdk(
+    emulator.url,
+    `return await cloud.cloudPay.unifiedOrder({ body: 'x', outTradeNo: 'CLI0000001', spbillCreateIp: '127.0.0.1', subMchId: '1900000109', totalFee: 1, envId: 'local-env', functionName: 'paycallback-ok', nonceStr: 'n' });`,
+  );
+  expect((await pay('faults', 'drop', '--order', 'CLI0000001')).code).toBe(0);
+  expect(JSON.parse((await pay('faults')).out)).toEqual({
+    callbacks: [{ action: 'drop', count: 1, delayMs: 0, outTradeNo: 'CLI0000001' }],
+  });
+  const confirmed = await pay('confirm', 'CLI0000001');
+  expect(confirmed.code).toBe(0);
+  expect(JSON.parse(confirmed.out).order.callbacks.attempts[0].outcome).toBe('dropped');
+  expect((await pay('resend', 'CLI0000001')).code).toBe(0);
+  const status = JSON.parse((await pay('status', 'CLI0000001')).out);
+  expect(status.order.tradeState).toBe('SUCCESS');
+  expect(status.order.callbacks.attempts.map((a: { outcome: string }) => a.outcome)).toEqual([
+    'dropped',
+    'acknowledged',
+  ]);
+});
+
+test('usage errors exit 2, refusals exit 1 with the emulator message', async () => {
+  expect((await pay('confirm')).code).toBe(2);
+  expect((await pay('explode', 'X')).err).toContain('unknown command "explode"');
+  const missing = await pay('status', 'NOSUCHORDER');
+  expect(missing.code).toBe(1);
+  expect(missing.err).toContain('no sandbox order with outTradeNo \\"NOSUCHORDER\\"');
+  const bad = await pay('faults', 'explode');
+  expect(bad.code).toBe(1);
+  expect(bad.err).toContain('callbacks[0].action must be one of');
+});
