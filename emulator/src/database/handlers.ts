@@ -1,6 +1,7 @@
 import { EmulatorError } from '../errors';
 import type { EventLog } from '../events';
-import type { ActionHandler } from '../service';
+import type { ActionContext, ActionHandler } from '../service';
+import type { RulesEngine } from './rules';
 import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
 import { parseWire, toCanonical, type Doc } from './values';
 
@@ -18,6 +19,7 @@ export function createDatabaseActions(
   store: Store,
   now: () => number,
   events: EventLog,
+  rules?: RulesEngine,
 ): Record<string, ActionHandler> {
   /** Runs one action, timing it and logging a database.operation event either way. */
   const run = (
@@ -53,6 +55,32 @@ export function createDatabaseActions(
     body.query === undefined || body.query === ''
       ? {}
       : asObject(parse(body.query, 'query'), 'query');
+  /**
+   * Mini-program client requests (ctx.client) go through the security rules (rules/) before the
+   * store is touched; transactions and collection management are cloud-function only.
+   */
+  const clientOf = (
+    ctx: ActionContext,
+    action: string,
+    body: Record<string, unknown>,
+  ): { openid: string; rules: RulesEngine } | undefined => {
+    if (!ctx.client || !rules) return undefined;
+    const { openid } = ctx.client;
+    const collection = typeof body.collectionName === 'string' ? body.collectionName : undefined;
+    if (body.transactionId !== undefined && body.transactionId !== null) {
+      rules.refuse(collection, action, openid, 'transactions run in cloud functions only');
+    }
+    return { openid, rules };
+  };
+  const cloudFunctionOnly = (
+    ctx: ActionContext,
+    action: string,
+    body: Record<string, unknown>,
+  ): void => {
+    if (!ctx.client || !rules) return;
+    const collection = typeof body.collectionName === 'string' ? body.collectionName : undefined;
+    rules.refuse(collection, action, ctx.client.openid, `${action} is for cloud functions only`);
+  };
   const txnOf = (body: Record<string, unknown>): string | undefined => {
     if (body.transactionId === undefined || body.transactionId === null) return undefined;
     if (typeof body.transactionId !== 'string') {
@@ -62,23 +90,31 @@ export function createDatabaseActions(
   };
 
   return {
-    'database.insertDocument': (body) =>
+    'database.insertDocument': (body, ctx) =>
       run('database.insertDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
+        const client = clientOf(ctx, 'database.insertDocument', body);
         if (!Array.isArray(body.data) || !body.data.length) {
           throw new EmulatorError(
             'INVALID_PARAM',
             'data must be a non-empty array of EJSON documents',
           );
         }
-        const docs = body.data.map((text, i) => asObject(parse(text, `data[${i}]`), `data[${i}]`));
+        let docs = body.data.map((text, i) => asObject(parse(text, `data[${i}]`), `data[${i}]`));
+        if (client) {
+          docs = client.rules.authorizeCreate(name, docs, client.openid, 'database.insertDocument');
+        }
         const ids = store.insert(name, docs, txnOf(body));
         return { answer: { data: { insertedIds: ids } }, count: ids.length };
       }),
 
-    'database.getDocument': (body) =>
+    'database.getDocument': (body, ctx) =>
       run('database.getDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
+        const client = clientOf(ctx, 'database.getDocument', body);
+        const filter = client
+          ? client.rules.authorizeRead(name, filterOf(body), client.openid, 'database.getDocument')
+          : filterOf(body);
         const options: FindOptions = {
           limit: body.queryType === 'DOC' ? 1 : limitOf(body.limit),
           offset: body.queryType === 'DOC' ? 0 : offsetOf(body.offset),
@@ -88,20 +124,30 @@ export function createDatabaseActions(
               ? undefined
               : asObject(parse(body.projection, 'projection'), 'projection'),
         };
-        const docs = store.find(name, filterOf(body), options, txnOf(body));
+        const docs = store.find(name, filter, options, txnOf(body));
         return { answer: { data: { list: docs.map((d) => toCanonical(d)) } }, count: docs.length };
       }),
 
-    'database.calculateDocument': (body) =>
+    'database.calculateDocument': (body, ctx) =>
       run('database.calculateDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
-        const total = store.count(name, filterOf(body), txnOf(body));
+        const client = clientOf(ctx, 'database.calculateDocument', body);
+        const filter = client
+          ? client.rules.authorizeRead(
+              name,
+              filterOf(body),
+              client.openid,
+              'database.calculateDocument',
+            )
+          : filterOf(body);
+        const total = store.count(name, filter, txnOf(body));
         return { answer: { data: { total } }, count: total };
       }),
 
-    'database.modifyDocument': (body) =>
+    'database.modifyDocument': (body, ctx) =>
       run('database.modifyDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
+        const client = clientOf(ctx, 'database.modifyDocument', body);
         const data = asObject(parse(body.data, 'data'), 'data');
         const hasOperators = Object.keys(data).some((k) => k.startsWith('$'));
         let spec: UpdateSpec;
@@ -118,9 +164,21 @@ export function createDatabaseActions(
           // A raw object without operators merges its fields, as the SDK's own encoding does.
           spec = { kind: 'operators', modifier: hasOperators ? data : { $set: data } };
         }
+        let filter = filterOf(body);
+        if (client) {
+          const allowed = client.rules.authorizeUpdate(
+            name,
+            filter,
+            spec,
+            client.openid,
+            'database.modifyDocument',
+          );
+          filter = allowed.filter;
+          if (allowed.replacement) spec = { kind: 'replace', doc: allowed.replacement };
+        }
         const result = store.update(
           name,
-          filterOf(body),
+          filter,
           spec,
           { multi: body.multi === true, upsert: body.upsert === true },
           txnOf(body),
@@ -133,20 +191,25 @@ export function createDatabaseActions(
         };
       }),
 
-    'database.removeDocument': (body) =>
+    'database.removeDocument': (body, ctx) =>
       run('database.removeDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
-        const deleted = store.remove(
-          name,
-          filterOf(body),
-          { multi: body.multi === true },
-          txnOf(body),
-        );
+        const client = clientOf(ctx, 'database.removeDocument', body);
+        const filter = client
+          ? client.rules.authorizeDelete(
+              name,
+              filterOf(body),
+              client.openid,
+              'database.removeDocument',
+            )
+          : filterOf(body);
+        const deleted = store.remove(name, filter, { multi: body.multi === true }, txnOf(body));
         return { answer: { data: { deleted } }, count: deleted };
       }),
 
-    'database.addCollection': (body) =>
+    'database.addCollection': (body, ctx) =>
       run('database.addCollection', body, () => {
+        cloudFunctionOnly(ctx, 'database.addCollection', body);
         const name = validateCollectionName(body.collectionName);
         if (!store.createCollection(name)) {
           // Unconfirmed against the cloud: its exact code for "already exists" is not documented.
@@ -159,21 +222,24 @@ export function createDatabaseActions(
       }),
 
     // startTransaction answers transactionId at the top level, not under data (platform-facts §2).
-    'database.startTransaction': (body) =>
-      run('database.startTransaction', body, () => ({
-        answer: { transactionId: store.startTransaction() },
-      })),
+    'database.startTransaction': (body, ctx) =>
+      run('database.startTransaction', body, () => {
+        cloudFunctionOnly(ctx, 'database.startTransaction', body);
+        return { answer: { transactionId: store.startTransaction() } };
+      }),
 
-    'database.commitTransaction': (body) =>
+    'database.commitTransaction': (body, ctx) =>
       run('database.commitTransaction', body, () => {
+        cloudFunctionOnly(ctx, 'database.commitTransaction', body);
         const id = txnOf(body);
         if (!id)
           throw new EmulatorError('INVALID_PARAM', 'commitTransaction needs a transactionId');
         return { answer: {}, count: store.commitTransaction(id).writes };
       }),
 
-    'database.abortTransaction': (body) =>
+    'database.abortTransaction': (body, ctx) =>
       run('database.abortTransaction', body, () => {
+        cloudFunctionOnly(ctx, 'database.abortTransaction', body);
         const id = txnOf(body);
         if (!id) throw new EmulatorError('INVALID_PARAM', 'abortTransaction needs a transactionId');
         store.abortTransaction(id);

@@ -6,6 +6,8 @@ import type { ActionHandler, EmulatorContext, EmulatorService } from '../service
 import { loadDeclarations, type DeclaredCollection } from './declarations';
 import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
+import { RealtimeServer } from './realtime';
+import { RulesEngine } from './rules';
 import {
   compactedEntries,
   exportStore,
@@ -35,6 +37,10 @@ export class DatabaseService implements EmulatorService {
   readonly actions: Record<string, ActionHandler>;
   /** The core store: collection and document operations with no wire format and no rules. */
   readonly store: Store;
+  /** Security rules for client requests (rules/); server SDK requests bypass them. */
+  readonly ruleEngine: RulesEngine;
+  /** Realtime watch over WebSocket (realtime/), on the HTTP server's /ws/realtime. */
+  readonly realtime: RealtimeServer;
   private journal: Journal | undefined;
   private declared: DeclaredCollection[] = [];
 
@@ -46,11 +52,29 @@ export class DatabaseService implements EmulatorService {
       },
       (entry: JournalEntry) => this.journal?.append(entry),
     );
-    this.actions = createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events);
+    this.ruleEngine = new RulesEngine(ctx.events, () => ctx.clock.now());
+    this.realtime = new RealtimeServer(ctx, this.store, this.ruleEngine);
+    this.actions = {
+      ...createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events, this.ruleEngine),
+      // The realtime client's sign-in (platform-facts §2): a socket URL bound to the caller.
+      'auth.wsWebSign': (_body, actionCtx) => {
+        if (!actionCtx.client) {
+          return Promise.reject(
+            new EmulatorError(
+              'INVALID_PARAM',
+              'auth.wsWebSign is for mini-program clients (POST /admin/client with x-wxcloud-openid)',
+            ),
+          );
+        }
+        return Promise.resolve({ data: this.realtime.sign(actionCtx.client.openid) });
+      },
+    };
   }
 
   async start(): Promise<void> {
     this.declared = loadDeclarations(this.ctx.config.projectDir);
+    // A rule outside the emulated subset stops the start, naming the file, rule and token.
+    this.ruleEngine.load(this.declared);
     if (!this.ctx.config.inMemory) this.openDataDir(this.ctx.config.dataDir);
     for (const declaration of this.declared) {
       this.store.createCollection(declaration.name, {
@@ -58,15 +82,22 @@ export class DatabaseService implements EmulatorService {
         indexes: declaration.indexes,
       });
     }
+    this.realtime.start();
+  }
+
+  attachServer(server: import('node:http').Server): void {
+    this.realtime.attach(server);
   }
 
   /** Empties documents, ends transactions and clears faults; collections, rules, indexes stay. */
   async reset(): Promise<void> {
     this.store.clearFaults();
     this.store.clearDocuments();
+    this.realtime.reset();
   }
 
   async stop(): Promise<void> {
+    this.realtime.stop();
     for (const id of this.store.openTransactionIds()) this.store.abortTransaction(id);
     this.journal?.close();
     this.journal = undefined;

@@ -1,0 +1,414 @@
+import { EmulatorError } from '../../errors';
+import type { EventLog } from '../../events';
+import type { DeclaredCollection } from '../declarations';
+import { clone, type Doc } from '../values';
+import {
+  evaluate,
+  fieldsRead,
+  parseRule,
+  RuleSyntaxError,
+  UNKNOWN,
+  type Bindings,
+  type Expr,
+} from './expression';
+
+/**
+ * Security rules for mini-program client requests (`ActionContext.client` set), from
+ * `database/<NAME>.json` `rules`: `read`, `write`, and optionally `create`, `update`, `delete`
+ * (each falls back to `write`). Server SDK requests never come here: they bypass rules, as on the
+ * cloud. Every check looks at the request (query, data) and the rule only, never at stored
+ * documents, so a denied caller learns nothing about what exists (same answer either way).
+ *
+ * The platform's model, emulated: a client query must be a subset of the rule. A rule that reads
+ * `doc.<field>` passes only when the query pins that field by equality (`where({_openid:
+ * '{openid}'})` for `doc._openid == auth.openid`), and the rule holds for every pinned value.
+ * `'{openid}'` anywhere in a client query becomes the caller's openid first, as on the cloud.
+ */
+
+export type RuleKey = 'read' | 'write' | 'create' | 'update' | 'delete';
+type Operation = 'read' | 'create' | 'update' | 'delete';
+
+interface CompiledRule {
+  key: RuleKey;
+  source: string | boolean;
+  expr?: Expr;
+}
+
+const RULE_KEYS: RuleKey[] = ['read', 'write', 'create', 'update', 'delete'];
+/** At most this many combinations of `$in` values are checked for one query (then deny). */
+const MAX_COMBINATIONS = 256;
+
+/** Compiles one collection's rules; throws an Error naming the file, rule and token. */
+export function compileRules(
+  collection: string,
+  raw: unknown,
+  file: string,
+): Map<RuleKey, CompiledRule> {
+  const rules = new Map<RuleKey, CompiledRule>();
+  if (raw === undefined) return rules;
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const where = `${file}: collection ${collection}, rule "${key}"`;
+    if (!RULE_KEYS.includes(key as RuleKey)) {
+      throw new Error(`${where}: unknown rule name; use ${RULE_KEYS.join(', ')}`);
+    }
+    if (typeof value === 'boolean') {
+      rules.set(key as RuleKey, { key: key as RuleKey, source: value });
+    } else if (typeof value === 'string') {
+      try {
+        rules.set(key as RuleKey, { key: key as RuleKey, source: value, expr: parseRule(value) });
+      } catch (err) {
+        if (err instanceof RuleSyntaxError) {
+          throw new Error(
+            `${where}: ${JSON.stringify(value)} is not emulated by wxcloud-emulator: ${err.message}`,
+          );
+        }
+        throw err;
+      }
+    } else {
+      throw new Error(`${where}: must be true, false or an expression string`);
+    }
+  }
+  return rules;
+}
+
+/** Replaces the string '{openid}' with the caller's openid everywhere in a client query. */
+export function substituteOpenid<T>(value: T, openid: string): T {
+  if (value === '{openid}') return openid as T;
+  if (Array.isArray(value))
+    return value.map((item: unknown) => substituteOpenid(item, openid)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Doc = {};
+    for (const [key, item] of Object.entries(value as Doc))
+      out[key] = substituteOpenid(item, openid);
+    return out as T;
+  }
+  return value;
+}
+
+interface Denial {
+  rule: RuleKey;
+  expression: string | boolean | null;
+  reason: string;
+}
+
+export class RulesEngine {
+  private compiled = new Map<string, Map<RuleKey, CompiledRule>>();
+
+  constructor(
+    private readonly events: EventLog,
+    private readonly now: () => number,
+  ) {}
+
+  /** Compiles every declared collection's rules; a rule outside the emulated subset stops start. */
+  load(declared: DeclaredCollection[]): void {
+    const compiled = new Map<string, Map<RuleKey, CompiledRule>>();
+    for (const d of declared) compiled.set(d.name, compileRules(d.name, d.rules, d.file));
+    this.compiled = compiled;
+  }
+
+  /**
+   * A client read (get, count, watch): returns the query with '{openid}' substituted, or throws
+   * DATABASE_PERMISSION_DENIED.
+   */
+  authorizeRead(collection: string, filter: Doc, openid: string, action: string): Doc {
+    const query = substituteOpenid(filter, openid);
+    this.enforce(collection, 'read', action, openid, () =>
+      this.checkQuery(this.rule(collection, 'read'), query, openid, () => UNKNOWN),
+    );
+    return query;
+  }
+
+  /** A client insert: each document gets `_openid` = the caller (as the platform sets it). */
+  authorizeCreate(collection: string, docs: Doc[], openid: string, action: string): Doc[] {
+    const stamped = docs.map((doc) => ({ ...clone(doc), _openid: openid }));
+    this.enforce(collection, 'create', action, openid, () => {
+      for (const doc of stamped) {
+        const denial = this.checkDocument(this.rule(collection, 'create'), doc, openid);
+        if (denial) return denial;
+      }
+      return undefined;
+    });
+    return stamped;
+  }
+
+  /**
+   * A client update: the query must pin what the rule reads about `doc`; `request.data` is the
+   * update's data (`$set` fields known, fields under other operators unknown, untouched null).
+   * A replacement (`set()`, which may also create) must pass both `update` and `create`.
+   */
+  authorizeUpdate(
+    collection: string,
+    filter: Doc,
+    update: { kind: 'operators'; modifier: Doc } | { kind: 'replace'; doc: Doc },
+    openid: string,
+    action: string,
+  ): { filter: Doc; replacement?: Doc } {
+    const query = substituteOpenid(filter, openid);
+    const replacement =
+      update.kind === 'replace' ? { ...clone(update.doc), _openid: openid } : undefined;
+    this.enforce(collection, 'update', action, openid, () => {
+      if (update.kind === 'operators' && touchesOpenid(update.modifier)) {
+        return {
+          rule: 'update',
+          expression: null,
+          reason: 'a client may not change _openid (emulator choice; unconfirmed on the cloud)',
+        };
+      }
+      const requestData = replacement
+        ? (path: string) => fieldOf(replacement, path)
+        : (path: string) => setValueOf(update.kind === 'operators' ? update.modifier : {}, path);
+      const denial = this.checkQuery(this.rule(collection, 'update'), query, openid, requestData);
+      if (denial || !replacement) return denial;
+      const id = query._id;
+      const created =
+        isOperatorObject(id) || id === undefined ? replacement : { _id: id, ...replacement };
+      return this.checkDocument(this.rule(collection, 'create'), created, openid);
+    });
+    return { filter: query, replacement };
+  }
+
+  authorizeDelete(collection: string, filter: Doc, openid: string, action: string): Doc {
+    const query = substituteOpenid(filter, openid);
+    this.enforce(collection, 'delete', action, openid, () =>
+      this.checkQuery(this.rule(collection, 'delete'), query, openid, () => UNKNOWN),
+    );
+    return query;
+  }
+
+  /** Client requests the platform only allows in cloud functions (transactions, collections). */
+  refuse(collection: string | undefined, action: string, openid: string, reason: string): never {
+    this.events.emit('database.denied', { collection, action, openid, rule: null, reason });
+    throw new EmulatorError('DATABASE_PERMISSION_DENIED', `[PermissionDenied] ${reason}`, 403);
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private rule(collection: string, operation: Operation): CompiledRule | { key: RuleKey } {
+    const rules = this.compiled.get(collection);
+    const specific = operation === 'read' ? undefined : rules?.get(operation);
+    return (
+      specific ??
+      rules?.get(operation === 'read' ? 'read' : 'write') ?? {
+        key: operation === 'read' ? 'read' : 'write',
+      }
+    );
+  }
+
+  private enforce(
+    collection: string,
+    operation: Operation,
+    action: string,
+    openid: string,
+    check: () => Denial | undefined,
+  ): void {
+    const denial = check();
+    if (!denial) return;
+    this.events.emit('database.denied', {
+      collection,
+      action,
+      openid,
+      operation,
+      rule: denial.rule,
+      expression: denial.expression,
+      reason: denial.reason,
+    });
+    const shown =
+      denial.expression === null ? 'no rule (default deny)' : JSON.stringify(denial.expression);
+    throw new EmulatorError(
+      'DATABASE_PERMISSION_DENIED',
+      `[PermissionDenied] Permission denied: ${collection} rule "${denial.rule}" ${shown}: ${denial.reason}`,
+      403,
+    );
+  }
+
+  /** The rule must hold for every document the query can match, judged from its equality pins. */
+  private checkQuery(
+    rule: CompiledRule | { key: RuleKey },
+    query: Doc,
+    openid: string,
+    requestData: (path: string) => unknown,
+  ): Denial | undefined {
+    const fixed = constant(rule);
+    if (fixed !== undefined) return fixed ?? undefined;
+    const { key, source, expr } = rule as CompiledRule & { expr: Expr };
+    const paths = fieldsRead(expr, 'doc');
+    const pins = pinsOf(query);
+    const candidates = paths.map((path) => candidatesFor(pins, path));
+    let combinations = 1;
+    for (const list of candidates) if (list) combinations *= Math.max(list.length, 1);
+    if (combinations > MAX_COMBINATIONS) {
+      return {
+        rule: key,
+        expression: source,
+        reason: `the query's "in" lists are too large to check`,
+      };
+    }
+    for (const combo of product(candidates)) {
+      const env: Bindings = {
+        openid,
+        now: this.now(),
+        doc: (path) => {
+          const i = paths.indexOf(path);
+          return i >= 0 && combo[i] !== UNKNOWN ? combo[i] : UNKNOWN;
+        },
+        requestData,
+      };
+      const result = evaluate(expr, env);
+      if (result === true) continue;
+      if (result === UNKNOWN) {
+        const loose = paths.filter((_, i) => !candidates[i]).map((p) => `doc.${p}`);
+        return {
+          rule: key,
+          expression: source,
+          reason: `the query is not a subset of the rule: it does not pin ${loose.join(', ') || 'the fields the rule reads'} (e.g. where({_openid: '{openid}'}))`,
+        };
+      }
+      const pinned = paths
+        .map((p, i) => (candidates[i] ? `doc.${p} = ${JSON.stringify(combo[i])}` : ''))
+        .filter(Boolean);
+      return {
+        rule: key,
+        expression: source,
+        reason: `the rule is false for the query's ${pinned.join(', ') || 'conditions'}`,
+      };
+    }
+    return undefined;
+  }
+
+  /** A create: the new document is both `doc` and `request.data`. */
+  private checkDocument(
+    rule: CompiledRule | { key: RuleKey },
+    doc: Doc,
+    openid: string,
+  ): Denial | undefined {
+    const fixed = constant(rule);
+    if (fixed !== undefined) return fixed ?? undefined;
+    const { key, source, expr } = rule as CompiledRule & { expr: Expr };
+    const env: Bindings = {
+      openid,
+      now: this.now(),
+      doc: (path) => fieldOf(doc, path),
+      requestData: (path) => fieldOf(doc, path),
+    };
+    if (evaluate(expr, env) === true) return undefined;
+    return { rule: key, expression: source, reason: 'the rule is false for the new document' };
+  }
+}
+
+/** A boolean rule or a missing one decides alone: undefined means "evaluate the expression". */
+function constant(rule: CompiledRule | { key: RuleKey }): Denial | undefined | null {
+  if (!('source' in rule)) {
+    return { rule: rule.key, expression: null, reason: `no "${rule.key}" rule: denied by default` };
+  }
+  if (rule.source === true) return null;
+  if (rule.source === false)
+    return { rule: rule.key, expression: false, reason: 'the rule is false' };
+  return undefined;
+}
+
+/**
+ * Equality constraints of a query by dotted path: `{f: v}`, `{f: {$eq: v}}`, `{f: {$in: [..]}}`,
+ * and the same inside `$and`. `$or`/`$nor` and other operators pin nothing (conservative).
+ */
+function pinsOf(query: Doc): Map<string, unknown[]> {
+  const pins = new Map<string, unknown[]>();
+  const add = (path: string, values: unknown[]): void => {
+    const existing = pins.get(path);
+    // Two constraints on one field: only values satisfying both can match.
+    pins.set(path, existing ? existing.filter((v) => values.some((w) => sameish(v, w))) : values);
+  };
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '$and' && Array.isArray(value)) {
+      for (const part of value) {
+        if (part && typeof part === 'object') {
+          for (const [path, values] of pinsOf(part as Doc)) add(path, values);
+        }
+      }
+      continue;
+    }
+    if (key.startsWith('$') || value instanceof RegExp) continue;
+    if (isOperatorObject(value)) {
+      const ops = value as Doc;
+      if ('$eq' in ops) add(key, [ops.$eq]);
+      if (Array.isArray(ops.$in)) add(key, ops.$in as unknown[]);
+      continue;
+    }
+    add(key, [value]);
+  }
+  return pins;
+}
+
+/** The values a pinned query allows for `doc.<path>`, or undefined when it does not pin it. */
+function candidatesFor(pins: Map<string, unknown[]>, path: string): unknown[] | undefined {
+  const exact = pins.get(path);
+  if (exact) return exact;
+  // `{a: {b: 1}}` (exact sub-document) pins doc.a.b too.
+  const parts = path.split('.');
+  for (let i = parts.length - 1; i > 0; i--) {
+    const prefix = pins.get(parts.slice(0, i).join('.'));
+    if (prefix && prefix.every((v) => v && typeof v === 'object' && !isOperatorObject(v))) {
+      return prefix.map((v) => fieldOf(v as Doc, parts.slice(i).join('.')));
+    }
+  }
+  return undefined;
+}
+
+function* product(lists: (unknown[] | undefined)[]): Generator<unknown[]> {
+  const sizes = lists.map((l) => (l ? l.length : 1));
+  // An empty list (contradictory pins) matches no document: nothing to check.
+  if (sizes.some((n) => n === 0)) return;
+  const index = sizes.map(() => 0);
+  for (;;) {
+    yield lists.map((l, i) => (l ? l[index[i]] : UNKNOWN));
+    let i = index.length - 1;
+    while (i >= 0 && ++index[i] >= sizes[i]) index[i--] = 0;
+    if (i < 0) return;
+  }
+}
+
+function isOperatorObject(value: unknown): boolean {
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    Object.keys(value).some((k) => k.startsWith('$'))
+  );
+}
+
+function sameish(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A field by dotted path; a missing field is null (as in a MongoDB query). */
+function fieldOf(doc: Doc, path: string): unknown {
+  let value: unknown = doc;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return null;
+    value = (value as Doc)[part];
+  }
+  return value === undefined ? null : value;
+}
+
+/** `request.data.<path>` of an operator update: `$set` values known, other operators unknown. */
+function setValueOf(modifier: Doc, path: string): unknown {
+  for (const [op, fields] of Object.entries(modifier)) {
+    if (!fields || typeof fields !== 'object') continue;
+    for (const [field, value] of Object.entries(fields as Doc)) {
+      const covers = field === path || path.startsWith(`${field}.`) || field.startsWith(`${path}.`);
+      if (!covers) continue;
+      if (op !== '$set' || field.startsWith(`${path}.`)) return UNKNOWN;
+      return field === path ? value : fieldOf(value as Doc, path.slice(field.length + 1));
+    }
+  }
+  return null;
+}
+
+function touchesOpenid(modifier: Doc): boolean {
+  return Object.values(modifier).some(
+    (fields) =>
+      !!fields &&
+      typeof fields === 'object' &&
+      Object.keys(fields as Doc).some((f) => f === '_openid' || f.startsWith('_openid.')),
+  );
+}
