@@ -47,6 +47,7 @@ async function start(args: string[]): Promise<void> {
         'max-instances': { type: 'string' },
         'timeout-ms': { type: 'string' },
         'function-env': { type: 'string' },
+        preview: { type: 'boolean' },
       },
       strict: true,
     }));

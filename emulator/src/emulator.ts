@@ -8,6 +8,7 @@ import { EventLog } from './events';
 import { createServices, orderedServices, resetEmulator, type Services } from './registry';
 import { createApp } from './server';
 import type { EmulatorConfig, EmulatorContext, EmulatorService } from './service';
+import { mountPreview } from './web';
 
 export interface StartOptions {
   /** Folder of cloud functions, one sub-folder each. Default: project.config.json's cloudfunctionRoot. */
@@ -26,6 +27,8 @@ export interface StartOptions {
   freezeAfterReturn?: boolean;
   /** Function environment variables: `{"*": {...}, "<function>": {...}}`. */
   functionEnv?: Record<string, Record<string, string>>;
+  /** Also serve the console at / and the page preview at /preview/ (see docs/preview.md). */
+  preview?: boolean;
 }
 
 export interface RunningEmulator {
@@ -147,6 +150,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
   };
   const services = createServices(ctx);
   const app = createApp(ctx);
+  const preview = options.preview ? mountPreview(app, ctx) : undefined;
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () =>
@@ -183,6 +187,14 @@ export async function startEmulator(options: StartOptions = {}): Promise<Running
     })();
     return stopping;
   };
+
+  // The browser bundles build while the services start; ready means the preview is servable.
+  if (preview) {
+    await preview.ready.catch(async (err: unknown) => {
+      await stop();
+      throw err;
+    });
+  }
 
   return {
     url: baseUrl,
