@@ -348,8 +348,14 @@ export async function createOrder(
       const open = await deps.ledger.findOpenOrder(openid, itemId);
       if (open) {
         if (open.uniOrder?.payment && !expiredOrNearly(open, deps.now())) {
-          // A second tap: the same order and payment, never a second charge.
-          return { docid: open._id, tradeno: open.tradeno, payment: open.uniOrder.payment };
+          // A second tap: the same order and payment, never a second charge. But the first tap
+          // may have been paid already with its callback still on the way: ask before reusing.
+          const state = await reconcile(deps, open, 'userpay');
+          if (state === 'SUCCESS' || state === 'REFUND') return { unlocked: true };
+          if (state === 'NOTPAY' || state === 'USERPAYING' || state === 'PAYERROR') {
+            return { docid: open._id, tradeno: open.tradeno, payment: open.uniOrder.payment };
+          }
+          continue;
         }
         if (await settleStaleOrder(deps, open, 'userpay')) return { unlocked: true };
         if (await deps.ledger.findOpenOrder(openid, itemId)) {
@@ -381,6 +387,17 @@ export async function createOrder(
       };
       // The record first: no payment can exist that we have no record of.
       if ((await deps.ledger.insertOrder(order)) === 'open-order-exists') continue;
+      // Checked again now that our order holds the user+item key: an earlier order paid between
+      // the first check and the insert (a double tap racing its own callback) would otherwise
+      // charge the user twice. Its paid commit released the key and granted the unlock in one
+      // transaction, so after our insert one of the two is always visible.
+      if (await deps.ledger.getUnlock(openid, itemId)) {
+        const notSent: UniOrderSummary = { returnCode: 'NOT_SENT', errCodeDes: 'already unlocked' };
+        await applyEvent(deps, order.tradeno, 'PREPAY_FAILED', 'userpay', () => ({
+          uniOrder: notSent,
+        }));
+        return { unlocked: true };
+      }
       return await prepay(deps, order, caller);
     }
     throw new AppError(ErrorCodes.ORDER_NOT_PAYABLE, '下单冲突，请重试 (concurrent orders)');
@@ -665,6 +682,17 @@ export async function requestRefund(
 }
 
 /**
+ * Where the order number sits in a refund notification. The payload is not documented for
+ * CloudPay: WeChat Pay's own refund notify carries it inside `req_info`, which the cloud is
+ * believed to decrypt into `reqInfo`; accept either spelling at either level, nothing more.
+ */
+function refundEventTradeNo(event: unknown): unknown {
+  const e = (event && typeof event === 'object' ? event : {}) as Record<string, unknown>;
+  const inner = (e.reqInfo ?? e.req_info ?? {}) as Record<string, unknown>;
+  return e.outTradeNo ?? e.out_trade_no ?? inner?.outTradeNo ?? inner?.out_trade_no;
+}
+
+/**
  * The refund callback. Its payload is not documented reliably, so it only tells us WHICH order to
  * look at; queryRefund decides what happened.
  */
@@ -680,8 +708,7 @@ export async function handleRefundCallback(
     };
   }
   try {
-    const e = (event && typeof event === 'object' ? event : {}) as Record<string, unknown>;
-    const tradeno = e.outTradeNo ?? e.out_trade_no;
+    const tradeno = refundEventTradeNo(event);
     if (!isTradeNo(tradeno)) {
       const now = deps.now();
       await deps.ledger.recordAnomaly(

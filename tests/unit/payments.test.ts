@@ -164,6 +164,33 @@ describe('userpay', () => {
     expect(t.pay.calls).toHaveLength(calls);
   });
 
+  it('never charges twice when an earlier order is paid while a second tap is opening a new one', async () => {
+    const t = setup();
+    const first = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+    if (!('tradeno' in first)) throw new Error('expected an order');
+    t.pay.pay(first.tradeno);
+    // The second tap checked for an unlock before the callback committed; the callback commits
+    // (releasing the open-order key and granting the unlock) just before the tap inserts.
+    const insert = t.ledger.insertOrder.bind(t.ledger);
+    t.ledger.getUnlock = jest
+      .fn()
+      .mockResolvedValueOnce(undefined)
+      .mockImplementation((openid: string, itemId: string) =>
+        MemoryLedger.prototype.getUnlock.call(t.ledger, openid, itemId),
+      );
+    t.ledger.findOpenOrder = jest.fn().mockResolvedValue(undefined);
+    t.ledger.insertOrder = async (order) => {
+      expect(
+        await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(first.tradeno)),
+      ).toEqual(ACK);
+      return insert(order);
+    };
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({ unlocked: true });
+    expect(t.pay.count('unifiedOrder')).toBe(1);
+    const statuses = [...t.ledger.orders.values()].map((o) => o.status).sort();
+    expect(statuses).toEqual(['failed', 'paid']);
+  });
+
   it('replaces an order that expired unpaid: closes it at WeChat Pay, then opens a new one', async () => {
     const t = setup();
     const first = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
