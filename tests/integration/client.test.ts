@@ -1,6 +1,7 @@
 // createWx against a real emulator running this project's functions and database files: the
 // mini-program side of the loop (wx.cloud.callFunction, wx.cloud.database, wx.requestPayment)
 // through the real @cloudbase/database client, the real functions and the real wx-server-sdk.
+import path from 'node:path';
 import { createWx, type EmulatedWx, type RunningEmulator } from '../../emulator/src';
 import { control, documents, startProjectEmulator } from '../support/emulator';
 
@@ -195,20 +196,6 @@ describe('requestPayment', () => {
 });
 
 describe('cloud.database', () => {
-  test("doc(id).get() answers {data: doc}; a missing one rejects with the mini-program's errMsg", async () => {
-    const wx = createWx({ url: emu.url, openid: ALICE });
-    const order = await userpay(wx);
-    const db = wx.cloud.database();
-    const got = await db.collection('USERPAYLOG').doc(order.docid).get();
-    expect(got).toEqual({
-      data: expect.objectContaining({ _id: order.docid, tradeno: order.tradeno }),
-      errMsg: 'document.get:ok',
-    });
-    await expect(db.collection('USERPAYLOG').doc('missing-id').get()).rejects.toMatchObject({
-      errMsg: 'document.get:fail document with _id missing-id does not exist',
-    });
-  });
-
   test('count, where with commands, orderBy/skip/field, and the client limit of 20', async () => {
     // This project's rules forbid client writes: seed through the store (the server side).
     const docs = Array.from({ length: 25 }, (_, i) => ({
@@ -237,5 +224,78 @@ describe('cloud.database', () => {
       .get();
     expect(page.data.map((d) => d.itemId)).toEqual(['item-01', 'item-00']);
     expect(page.data[0]).not.toHaveProperty('tradeno');
+  });
+});
+
+describe('cloud.database on a collection clients may write (fixture project: NOTES)', () => {
+  // NOTES: anyone reads, only the owner writes (rules in tests/fixtures/client-project/database).
+  let notes: RunningEmulator;
+  beforeAll(async () => {
+    notes = await startProjectEmulator({
+      projectDir: path.resolve(__dirname, '../fixtures/client-project'),
+      functionsDir: path.resolve(__dirname, '../fixtures/functions'),
+    });
+  });
+  afterAll(() => notes.stop());
+
+  test("add({data}) stores the document itself, stamped with the caller's _openid", async () => {
+    const wx = createWx({ url: notes.url, openid: ALICE });
+    const db = wx.cloud.database();
+    const added = await db.collection('NOTES').add({ data: { text: 'hello', n: 1 } });
+    expect(added).toEqual({ _id: expect.any(String), errMsg: 'collection.add:ok' });
+    const got = await db.collection('NOTES').doc(added._id).get();
+    expect(got).toEqual({
+      data: { _id: added._id, _openid: ALICE, text: 'hello', n: 1 },
+      errMsg: 'document.get:ok',
+    });
+  });
+
+  test("doc(id).get() of a missing document rejects with the mini-program's errMsg", async () => {
+    const wx = createWx({ url: notes.url, openid: ALICE });
+    await expect(wx.cloud.database().collection('NOTES').doc('missing-id').get()).rejects.toEqual({
+      errMsg: 'document.get:fail document with _id missing-id does not exist',
+    });
+  });
+
+  test("update({data}) with commands, and remove, on the owner's query", async () => {
+    // By query pinning '{openid}', which the rule engine accepts. (Whether the platform also lets
+    // the owner write by doc(id) under this rule is raised with the rules engineer.)
+    const wx = createWx({ url: notes.url, openid: ALICE });
+    const db = wx.cloud.database();
+    const _ = db.command as { inc(n: number): unknown };
+    const { _id } = await db.collection('NOTES').add({ data: { text: 'a', n: 1 } });
+    const mine = db.collection('NOTES').where({ _id, _openid: '{openid}' });
+    await expect(mine.update({ data: { n: _.inc(2), text: 'b' } })).resolves.toEqual({
+      stats: { updated: 1 },
+      errMsg: 'collection.update:ok',
+    });
+    expect((await db.collection('NOTES').doc(_id).get()).data).toMatchObject({ n: 3, text: 'b' });
+    await expect(mine.remove()).resolves.toEqual({
+      stats: { removed: 1 },
+      errMsg: 'collection.remove:ok',
+    });
+    await expect(db.collection('NOTES').where({ _id }).count()).resolves.toEqual({
+      total: 0,
+      errMsg: 'collection.count:ok',
+    });
+  });
+
+  test("another user cannot change the owner's document: the platform's permission error", async () => {
+    const alice = createWx({ url: notes.url, openid: ALICE });
+    const bob = createWx({ url: notes.url, openid: BOB });
+    const { _id } = await alice.cloud
+      .database()
+      .collection('NOTES')
+      .add({ data: { text: 'mine' } });
+    await expect(
+      bob.cloud
+        .database()
+        .collection('NOTES')
+        .doc(_id)
+        .update({ data: { text: 'yours' } }),
+    ).rejects.toMatchObject({
+      errCode: -502003,
+      errMsg: expect.stringMatching(/^document\.update:fail -502003 DATABASE_PERMISSION_DENIED/),
+    });
   });
 });

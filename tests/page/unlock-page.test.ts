@@ -1,374 +1,180 @@
-// The unlock page, rendered with miniprogram-simulate against a test double of its backend.
-// Timers are jest's fake ones: the fallback delays are crossed by advancing the fake clock, never
-// by waiting, and `jest.getTimerCount()` proves that nothing is left running.
+// The unlock page end to end: rendered with miniprogram-simulate, its global `wx` from createWx,
+// against a real emulator running this project's functions (real wx-server-sdk) and CloudPay
+// sandbox. No test double: a tap runs userpay, the sandbox pay sheet is decided by `decide`,
+// WeChat Pay's callback runs userpaynotify, and the page learns the outcome from the database
+// (the watch, or payquery when the watch is silent or unavailable).
+//
+// Real timers: the page waits on network answers, so tests wait (bounded) for what the page
+// shows. The fallback delays are shortened through the shared config (see support/page.ts).
 
 import { config } from '../../miniprogram/config';
 import { messages } from '../../miniprogram/services/messages';
-import { createFakeCloud, PageBackend } from './support/fake-cloud';
-import { openUnlockPage, UnlockPage } from './support/page';
+import type { PayDecision } from '../../emulator/src/client';
+import { startEmulatorProcess, until, type EmulatorProcess } from './support/emulator';
+import { openUnlockPage, type UnlockPage } from './support/page';
 
-/** Lets pending promises (cloud answers, watch events) run, without moving the clock. */
-const settle = () => jest.advanceTimersByTimeAsync(0);
+let emu: EmulatorProcess;
+let page: UnlockPage | null = null;
+let userSeq = 0;
+const saved = { ...config };
 
-let backend: PageBackend;
-let page: UnlockPage | null;
-
-beforeEach(() => {
-  jest.useFakeTimers();
-  backend = createFakeCloud();
-  page = null;
+beforeAll(async () => {
+  emu = await startEmulatorProcess();
+  // Short fallbacks keep the suite fast; the flow is the same.
+  config.confirmFallbackMs = 300;
+  config.payqueryBackoffMs = [0, 200, 400, 800];
 });
-
-afterEach(() => {
+afterAll(async () => {
+  Object.assign(config, saved);
+  await emu?.stop();
+});
+afterEach(async () => {
   page?.unload();
-  jest.useRealTimers();
+  page = null;
+  await emu.control('POST', '/reset');
 });
 
-async function open(query: Record<string, string> = {}): Promise<UnlockPage> {
-  page = openUnlockPage(backend, query);
-  await settle();
-  return page;
+/** A fresh user per test: payquery is rate limited per user, and orders stay apart. */
+function nextUser(): string {
+  userSeq += 1;
+  return `o-page-user-${userSeq}`;
 }
 
-describe('paying', () => {
-  test('locked → paying → confirming → unlocked when the watch sees paystatus 1', async () => {
-    backend.setPaySheet('open');
-    const p = await open();
-    expect(p.status()).toBe('locked');
-    expect(p.payButtonText()).toBe('付费解锁 ¥0.01');
-    expect(p.hasContent()).toBe(false);
-
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('paying');
-    expect(p.hasPayButton()).toBe(true);
-    expect(p.payButtonText()).toBe('支付中… ¥0.01');
-
-    await backend.endPaySheet('confirm');
-    await settle();
-    // requestPayment said ok, but that is not proof: the callback has not landed yet.
-    expect(p.status()).toBe('confirming');
-    expect(p.message()).toBe(messages.confirming);
-    expect(backend.openWatchCount()).toBe(1);
-
-    backend.deliverCallbacks();
-    await settle();
-    expect(p.status()).toBe('unlocked');
-    expect(p.hasContent()).toBe(true);
-    expect(p.hasPayButton()).toBe(false);
-    expect(p.message()).toBe(messages.unlocked);
-    // Closed once paid (the recipe leaked it), and no fallback timer left behind.
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-    expect(backend.callCount('payquery')).toBe(0);
+async function open(
+  decide: PayDecision | (() => PayDecision) | undefined,
+  options: { platform?: 'devtools' | 'ios' | 'android'; openid?: string } = {},
+): Promise<{ page: UnlockPage; openid: string }> {
+  const openid = options.openid ?? nextUser();
+  const wx = emu.wx(openid, {
+    ...(decide === undefined
+      ? {}
+      : { decide: typeof decide === 'function' ? decide : () => decide }),
+    ...(options.platform ? { platform: options.platform } : {}),
   });
+  page = openUnlockPage(wx);
+  const p = page;
+  await until(() => p.status() !== 'loading', 'the page to load');
+  return { page: p, openid };
+}
 
-  test('watches its own order before opening the pay sheet', async () => {
-    const p = await open();
-    p.tapPay();
-    await settle();
-    const log = backend.interactions();
-    expect(log).toContain('call userpay {"itemId":"demo-unlock"}');
-    expect(log.indexOf('watch USERPAYLOG')).toBeGreaterThan(
-      log.indexOf('call userpay {"itemId":"demo-unlock"}'),
-    );
-    expect(log.indexOf('watch USERPAYLOG')).toBeLessThan(log.indexOf('requestPayment'));
-  });
+interface StoredOrder {
+  _openid: string;
+  paystatus: number;
+  status: string;
+  tradeno: string;
+}
+async function orders(openid: string): Promise<StoredOrder[]> {
+  const { documents } = await emu.control<{ documents: StoredOrder[] }>(
+    'GET',
+    '/collections/USERPAYLOG/documents',
+  );
+  return documents.filter((d) => d._openid === openid);
+}
+async function unlocks(openid: string): Promise<unknown[]> {
+  const { documents } = await emu.control<{ documents: { _openid: string }[] }>(
+    'GET',
+    '/collections/USERUNLOCK/documents',
+  );
+  return documents.filter((d) => d._openid === openid);
+}
 
-  test('a callback that lands before requestPayment resolves unlocks directly', async () => {
-    backend.setCallbackDelivery('immediate');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('unlocked');
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-  });
+test('tap pay → the sandbox confirms → the callback lands → the page shows unlocked', async () => {
+  const { page: p, openid } = await open('confirm');
+  expect(p.status()).toBe('locked');
+  expect(p.payButtonText()).toBe('付费解锁 ¥0.01');
+  expect(p.hasContent()).toBe(false);
 
-  test('the item comes from the page query when given', async () => {
-    const p = await open({ itemId: 'chapter-2' });
-    p.tapPay();
-    await settle();
-    expect(backend.interactions()).toContain('call userpay {"itemId":"chapter-2"}');
-  });
+  p.tapPay();
+  await until(() => p.status() === 'unlocked', 'the page to unlock');
+  expect(p.hasContent()).toBe(true);
+  expect(p.hasPayButton()).toBe(false);
+  expect(p.message()).toBe(messages.unlocked);
 
-  test('a second tap while paying is ignored', async () => {
-    backend.setPaySheet('open');
-    const p = await open();
-    p.tapPay();
-    p.tapPay(); // before the first tap's userpay answered
-    await settle();
-    p.tapPay(); // while the pay sheet is open
-    await settle();
-    await backend.endPaySheet('confirm');
-    await settle();
-    expect(p.status()).toBe('confirming');
-    p.tapPay(); // while confirming
-    await settle();
-    expect(backend.callCount('userpay')).toBe(1);
-    expect(backend.watchesOpened()).toBe(1);
-    expect(backend.interactions().filter((l) => l === 'requestPayment')).toHaveLength(1);
-  });
+  // The server, not the page, decided: the order is paid and the unlock recorded, once.
+  const [order] = await orders(openid);
+  expect(order).toMatchObject({ paystatus: 1, status: 'paid' });
+  expect(await unlocks(openid)).toHaveLength(1);
+  const { order: sandbox } = await emu.control<{ order: { tradeState: string } }>(
+    'GET',
+    `/pay/orders/${order.tradeno}`,
+  );
+  expect(sandbox.tradeState).toBe('SUCCESS');
 });
 
-describe('when paying does not go through', () => {
-  test('a cancelled pay sheet says so, goes back to locked and closes the watch', async () => {
-    backend.setPaySheet('cancel');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('支付已取消');
-    expect(p.hasPayButton()).toBe(true);
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-  });
+test('a reopened page shows the unlock bought earlier, with no pay button', async () => {
+  const { page: first, openid } = await open('confirm');
+  first.tapPay();
+  await until(() => first.status() === 'unlocked', 'the first page to unlock');
+  first.unload();
+  page = null;
 
-  test('a failed payment says so, distinct from a cancel, and can be retried', async () => {
-    backend.setPaySheet('fail');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('支付失败，请重试');
-    expect(p.message()).not.toBe(messages.cancelled);
-    expect(backend.openWatchCount()).toBe(0);
-
-    backend.setPaySheet('confirm');
-    backend.setCallbackDelivery('immediate');
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('unlocked');
-  });
-
-  test('a platform failure of userpay (network, crash) shows the server message', async () => {
-    const p = await open();
-    backend.setNetworkDown(true);
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('服务器繁忙，请稍后重试');
-    expect(backend.watchesOpened()).toBe(0);
-  });
-
-  test('a server error from userpay shows the server message with its code; no payment starts', async () => {
-    backend.failUserpay(50001, 'cloudPay.unifiedOrder failed');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('服务器繁忙，请稍后重试（错误码 50001）');
-    expect(backend.interactions()).not.toContain('requestPayment');
-    expect(backend.watchesOpened()).toBe(0);
-  });
-
-  test('userpay answering {unlocked:true} unlocks without paying', async () => {
-    const p = await open();
-    backend.grantUnlock('demo-unlock'); // bought elsewhere after the page loaded
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('unlocked');
-    expect(backend.interactions()).not.toContain('requestPayment');
-  });
+  const { page: again } = await open(undefined, { openid });
+  expect(again.status()).toBe('unlocked');
+  expect(again.hasPayButton()).toBe(false);
+  expect(await orders(openid)).toHaveLength(1);
 });
 
-describe('on load', () => {
-  test('an existing unlock record shows the content at once, with no pay button', async () => {
-    backend.grantUnlock('demo-unlock');
-    const p = await open();
-    expect(p.status()).toBe('unlocked');
-    expect(p.hasContent()).toBe(true);
-    expect(p.hasPayButton()).toBe(false);
-    expect(backend.callCount('userpay')).toBe(0);
-  });
-
-  test('a pending order paid during an earlier visit is reconciled with payquery', async () => {
-    const docid = backend.addPendingOrder('demo-unlock', { paidAtWeChat: true });
-    const p = await open();
-    expect(backend.interactions()).toContain(`call payquery {"docid":"${docid}"}`);
-    expect(p.status()).toBe('unlocked');
-    expect(backend.order(docid)?.paystatus).toBe(1);
-  });
-
-  test('a pending order that was never paid leaves the page locked', async () => {
-    backend.addPendingOrder('demo-unlock', { paidAtWeChat: false });
-    const p = await open();
-    expect(backend.callCount('payquery')).toBe(1);
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('');
-  });
-
-  test('a failed load says so and still offers pay (userpay refuses to charge twice)', async () => {
-    backend.setNetworkDown(true);
-    const p = await open();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('加载失败，请检查网络后重试');
-    expect(p.hasPayButton()).toBe(true);
-  });
+test('a cancelled pay sheet says so and leaves the order unpaid', async () => {
+  const { page: p, openid } = await open('cancel');
+  p.tapPay();
+  await until(() => p.message() === messages.cancelled, 'the cancel message');
+  expect(p.status()).toBe('locked');
+  expect(p.hasPayButton()).toBe(true);
+  expect(await orders(openid)).toEqual([
+    expect.objectContaining({ paystatus: 0, status: 'pending' }),
+  ]);
+  expect(await unlocks(openid)).toHaveLength(0);
 });
 
-describe('fallbacks', () => {
-  test('asks payquery when the watch stays silent past the configured delay', async () => {
-    backend.setCallbackDelivery('dropped');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('confirming');
+test('a failed payment says so, distinct from a cancel, and a retry can succeed', async () => {
+  let decision: PayDecision = 'fail';
+  const { page: p, openid } = await open(() => decision);
+  p.tapPay();
+  await until(() => p.message() === '支付失败，请重试', 'the failure message');
+  expect(p.status()).toBe('locked');
+  expect(await unlocks(openid)).toHaveLength(0);
 
-    await jest.advanceTimersByTimeAsync(config.confirmFallbackMs - 1);
-    expect(backend.callCount('payquery')).toBe(0);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(backend.callCount('payquery')).toBe(1);
-    expect(p.status()).toBe('unlocked');
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-  });
-
-  test('payquery is retried with backoff a bounded number of times, then the page says so', async () => {
-    backend.setPaySheet('processing');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(backend.callCount('payquery')).toBe(config.payqueryBackoffMs.length);
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe(messages.unconfirmed);
-    expect(jest.getTimerCount()).toBe(0);
-
-    // Nothing more is asked however long the user stays.
-    await jest.advanceTimersByTimeAsync(10 * 60 * 1000);
-    expect(backend.callCount('payquery')).toBe(config.payqueryBackoffMs.length);
-  });
-
-  test('a late callback after giving up still unlocks: the watch stays open until then', async () => {
-    backend.setPaySheet('processing');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe(messages.unconfirmed);
-    expect(backend.openWatchCount()).toBe(1);
-
-    backend.completeProcessingPayments();
-    await settle();
-    expect(p.status()).toBe('unlocked');
-    expect(backend.openWatchCount()).toBe(0);
-  });
-
-  test('after giving up, unload closes the still-open watch', async () => {
-    backend.setPaySheet('processing');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(backend.openWatchCount()).toBe(1);
-    p.unload();
-    page = null;
-    expect(backend.openWatchCount()).toBe(0);
-  });
-
-  test('a watch error falls back to payquery at once and re-opens the watch once', async () => {
-    backend.setCallbackDelivery('dropped');
-    backend.setPaySheet('processing'); // WeChat Pay has not recorded it yet: payquery sees pending
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('confirming');
-
-    backend.breakWatches(new Error('socket closed'));
-    await settle();
-    expect(backend.callCount('payquery')).toBe(1); // without waiting for the 3 s fallback
-    expect(backend.watchesOpened()).toBe(2);
-    expect(backend.openWatchCount()).toBe(1);
-
-    // The re-opened watch fails too: no third watch; polling alone carries on, bounded.
-    backend.breakWatches(new Error('socket closed again'));
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(backend.watchesOpened()).toBe(2);
-    expect(backend.callCount('payquery')).toBe(config.payqueryBackoffMs.length);
-    expect(p.message()).toBe(messages.unconfirmed);
-    expect(jest.getTimerCount()).toBe(0);
-  });
-
-  test('a watch error while confirming still reaches unlocked through payquery', async () => {
-    backend.setCallbackDelivery('dropped');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    backend.breakWatches(new Error('socket closed'));
-    await settle();
-    expect(p.status()).toBe('unlocked');
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-  });
-
-  test('an order closed while confirming says so and stops asking', async () => {
-    backend.setPaySheet('processing');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    backend.expireOrders();
-    await settle();
-    expect(p.status()).toBe('locked');
-    expect(p.message()).toBe('订单已关闭，请重新支付');
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(backend.callCount('payquery')).toBe(0);
-  });
+  decision = 'confirm';
+  p.tapPay();
+  await until(() => p.status() === 'unlocked', 'the retry to unlock');
+  // The retry paid the same pending order rather than charging a second one.
+  expect(await orders(openid)).toEqual([expect.objectContaining({ paystatus: 1 })]);
 });
 
-describe('leaving the page', () => {
-  test('unload while confirming closes the watch and stops every timer', async () => {
-    backend.setCallbackDelivery('held');
-    const p = await open();
-    p.tapPay();
-    await settle();
-    expect(p.status()).toBe('confirming');
-    expect(jest.getTimerCount()).toBe(1); // the payquery fallback
-    expect(backend.openWatchCount()).toBe(1);
-
-    p.unload();
-    page = null;
-    expect(backend.openWatchCount()).toBe(0);
-    expect(jest.getTimerCount()).toBe(0);
-
-    // Nothing the backend does afterwards reaches the page.
-    backend.deliverCallbacks();
-    await jest.advanceTimersByTimeAsync(60 * 1000);
-    expect(backend.callCount('payquery')).toBe(0);
+test('a late callback: the page confirms through payquery, and the late delivery changes nothing', async () => {
+  // WeChat Pay holds the notification for a minute of emulated time.
+  await emu.control('POST', '/faults', {
+    pay: { callbacks: [{ action: 'delay', delayMs: 60_000 }] },
   });
+  const { page: p, openid } = await open('confirm');
+  p.tapPay();
+  await until(() => p.status() === 'unlocked', 'payquery to confirm the payment');
+  const [order] = await orders(openid);
+  expect(order).toMatchObject({ paystatus: 1, status: 'paid' });
+  let sandbox = (
+    await emu.control<{ order: { callbacks: { attempts: unknown[] } } }>(
+      'GET',
+      `/pay/orders/${order.tradeno}`,
+    )
+  ).order;
+  expect(sandbox.callbacks.attempts).toHaveLength(0);
+
+  // The callback finally arrives: acknowledged, idempotent.
+  await emu.control('POST', '/clock/advance', { ms: 61_000 });
+  sandbox = (
+    await emu.control<{ order: { callbacks: { attempts: unknown[]; acknowledged: boolean } } }>(
+      'GET',
+      `/pay/orders/${order.tradeno}`,
+    )
+  ).order;
+  expect(sandbox.callbacks).toMatchObject({ acknowledged: true });
+  expect(await unlocks(openid)).toHaveLength(1);
+  expect(p.status()).toBe('unlocked');
 });
 
-describe('iOS', () => {
-  test('shows the virtual goods notice instead of the pay button by default', async () => {
-    backend.setPlatform('ios');
-    const p = await open();
-    expect(p.status()).toBe('unsupported');
-    expect(p.hasPayButton()).toBe(false);
-    expect(p.message()).toBe(messages.unsupported);
-    expect(p.message()).toContain('iOS');
-  });
-
-  test('still shows an unlock bought elsewhere', async () => {
-    backend.setPlatform('ios');
-    backend.grantUnlock('demo-unlock');
-    const p = await open();
-    expect(p.status()).toBe('unlocked');
-  });
-
-  test("offers payment when config.iosPolicy is 'allow'", async () => {
-    backend.setPlatform('ios');
-    // The page and this test share one instance of config.ts (see support/page.ts).
-    const saved = config.iosPolicy;
-    config.iosPolicy = 'allow';
-    try {
-      const p = await open();
-      expect(p.status()).toBe('locked');
-      expect(p.hasPayButton()).toBe(true);
-    } finally {
-      config.iosPolicy = saved;
-    }
-  });
+test('iOS shows the virtual goods notice instead of the pay button', async () => {
+  const { page: p } = await open('confirm', { platform: 'ios' });
+  expect(p.status()).toBe('unsupported');
+  expect(p.hasPayButton()).toBe(false);
+  expect(p.message()).toBe(messages.unsupported);
 });

@@ -27,13 +27,21 @@ export function toWxError(api: string, err: unknown): WxError {
   return wxError(api, err instanceof Error ? err.message : String(err));
 }
 
-export function withCallbacks<T>(
+/** What a call returns: nothing when it was given a callback, else a Promise (as in WeChat). */
+export type WxReturn<O, T> = O extends
+  { success: unknown } | { fail: unknown } | { complete: unknown }
+  ? undefined
+  : Promise<T>;
+
+export function withCallbacks<T, O extends WxCallbacks<T> | undefined>(
   api: string,
-  options: WxCallbacks<T> | undefined,
+  options: O,
   run: () => Promise<T>,
-): Promise<T> | undefined {
+): WxReturn<O, T> {
   const promise = run().catch((err: unknown) => Promise.reject(toWxError(api, err)));
-  if (!options || (!options.success && !options.fail && !options.complete)) return promise;
+  if (!options || (!options.success && !options.fail && !options.complete)) {
+    return promise as WxReturn<O, T>;
+  }
   promise.then(
     (res) => {
       options.success?.(res);
@@ -44,5 +52,5 @@ export function withCallbacks<T>(
       options.complete?.(err);
     },
   );
-  return undefined;
+  return undefined as WxReturn<O, T>;
 }

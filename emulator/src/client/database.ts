@@ -11,7 +11,7 @@
 // '{openid}' placeholder travels untouched for the server to substitute.
 
 import { Db } from '@cloudbase/database';
-import { withCallbacks, wxError, type WxCallbacks, type WxError } from './callbacks';
+import { withCallbacks, wxError, type WxCallbacks, type WxError, type WxReturn } from './callbacks';
 import { HttpClient, isRecord } from './http';
 
 /** The mini-program client's default and maximum page size for get() (the server SDK's is 100/1000). */
@@ -162,6 +162,13 @@ function startWatch(
 }
 
 type Options<T> = WxCallbacks<T> | undefined;
+type R_get = { data: Record<string, unknown>[]; errMsg: string };
+type R_docget = { data: Record<string, unknown>; errMsg: string };
+type R_count = { total: number; errMsg: string };
+type R_update = { stats: { updated: number }; errMsg: string };
+type R_remove = { stats: { removed: number }; errMsg: string };
+type R_add = { _id: string | number; errMsg: string };
+type R_set = { _id: string | number; stats: { updated: number; created: number }; errMsg: string };
 
 export class MiniQuery {
   constructor(
@@ -196,8 +203,8 @@ export class MiniQuery {
     return this.query();
   }
 
-  get(options?: Options<{ data: Record<string, unknown>[]; errMsg: string }>) {
-    return withCallbacks('collection.get', options, async () => {
+  get<O extends Options<R_get>>(options?: O): WxReturn<O, R_get> {
+    return withCallbacks('collection.get', options as O, async () => {
       // The mini-program returns 20 records at most, whatever limit() asked for.
       const limit = Math.min(this.limitSet ?? CLIENT_MAX_LIMIT, CLIENT_MAX_LIMIT);
       const res = await call('collection.get', () => this.built().limit(limit).get());
@@ -205,14 +212,14 @@ export class MiniQuery {
     });
   }
 
-  count(options?: Options<{ total: number; errMsg: string }>) {
-    return withCallbacks('collection.count', options, async () => {
+  count<O extends Options<R_count>>(options?: O): WxReturn<O, R_count> {
+    return withCallbacks('collection.count', options as O, async () => {
       const res = await call('collection.count', () => this.built().count());
       return { total: res.total as number, errMsg: 'collection.count:ok' };
     });
   }
 
-  update(options: { data: object } & WxCallbacks<{ stats: { updated: number }; errMsg: string }>) {
+  update<O extends { data: object } & WxCallbacks<R_update>>(options: O): WxReturn<O, R_update> {
     return withCallbacks('collection.update', options, async () => {
       const res = await call('collection.update', () =>
         this.built().update(dataOf('collection.update', options)),
@@ -221,8 +228,8 @@ export class MiniQuery {
     });
   }
 
-  remove(options?: Options<{ stats: { removed: number }; errMsg: string }>) {
-    return withCallbacks('collection.remove', options, async () => {
+  remove<O extends Options<R_remove>>(options?: O): WxReturn<O, R_remove> {
+    return withCallbacks('collection.remove', options as O, async () => {
       const res = await call('collection.remove', () => this.built().remove());
       return { stats: { removed: res.deleted as number }, errMsg: 'collection.remove:ok' };
     });
@@ -255,7 +262,7 @@ export class MiniCollection extends MiniQuery {
     return new MiniDocument(this.slot, () => this.collection().doc(id), id);
   }
 
-  add(options: { data: object } & WxCallbacks<{ _id: string | number; errMsg: string }>) {
+  add<O extends { data: object } & WxCallbacks<R_add>>(options: O): WxReturn<O, R_add> {
     return withCallbacks('collection.add', options, async () => {
       const data = dataOf('collection.add', options);
       useTransport();
@@ -283,8 +290,8 @@ export class MiniDocument {
     return new MiniDocument(this.slot, () => parent().field(projection), this.id);
   }
 
-  get(options?: Options<{ data: Record<string, unknown>; errMsg: string }>) {
-    return withCallbacks('document.get', options, async () => {
+  get<O extends Options<R_docget>>(options?: O): WxReturn<O, R_docget> {
+    return withCallbacks('document.get', options as O, async () => {
       const res = await call('document.get', () => this.built().get());
       const [doc] = res.data as Record<string, unknown>[];
       if (!doc) {
@@ -296,13 +303,7 @@ export class MiniDocument {
     });
   }
 
-  set(
-    options: { data: object } & WxCallbacks<{
-      _id: string | number;
-      stats: { updated: number; created: number };
-      errMsg: string;
-    }>,
-  ) {
+  set<O extends { data: object } & WxCallbacks<R_set>>(options: O): WxReturn<O, R_set> {
     return withCallbacks('document.set', options, async () => {
       const res = await call('document.set', () =>
         this.built().set(dataOf('document.set', options)),
@@ -316,7 +317,7 @@ export class MiniDocument {
     });
   }
 
-  update(options: { data: object } & WxCallbacks<{ stats: { updated: number }; errMsg: string }>) {
+  update<O extends { data: object } & WxCallbacks<R_update>>(options: O): WxReturn<O, R_update> {
     return withCallbacks('document.update', options, async () => {
       const res = await call('document.update', () =>
         this.built().update(dataOf('document.update', options)),
@@ -325,8 +326,8 @@ export class MiniDocument {
     });
   }
 
-  remove(options?: Options<{ stats: { removed: number }; errMsg: string }>) {
-    return withCallbacks('document.remove', options, async () => {
+  remove<O extends Options<R_remove>>(options?: O): WxReturn<O, R_remove> {
+    return withCallbacks('document.remove', options as O, async () => {
       const res = await call('document.remove', () => this.built().remove());
       return { stats: { removed: res.deleted as number }, errMsg: 'document.remove:ok' };
     });

@@ -2,7 +2,7 @@
 // running emulator. Browser-safe: no Node imports; a Node host injects `WebSocket` (the `ws`
 // package) and a host without `fetch` injects one.
 
-import { withCallbacks, wxError, type WxCallbacks } from './callbacks';
+import { withCallbacks, wxError, type WxCallbacks, type WxReturn } from './callbacks';
 import { createDatabase, type MiniDatabase, type RealtimeSlot } from './database';
 import { HttpClient, isRecord, type FetchLike } from './http';
 import { requestPayment, type DecideFn, type PaymentParams } from './pay';
@@ -46,9 +46,11 @@ export interface EmulatedWx {
       env?: string | { database?: string; functions?: string };
       traceUser?: boolean;
     }): void;
-    callFunction(
-      param: { name: string; data?: Record<string, unknown> } & WxCallbacks<CallFunctionResult>,
-    ): Promise<CallFunctionResult>;
+    callFunction<
+      O extends { name: string; data?: Record<string, unknown> } & WxCallbacks<CallFunctionResult>,
+    >(
+      param: O,
+    ): WxReturn<O, CallFunctionResult>;
     database(options?: { env?: string }): MiniDatabase;
   };
   requestPayment(
@@ -164,7 +166,7 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
             errMsg: 'cloud.callFunction:ok' as const,
             requestID: String(body.invocationId ?? ''),
           };
-        }) as Promise<CallFunctionResult>;
+        });
       },
       database(opts) {
         return createDatabase({ http, openid, env: opts?.env ?? env }, realtime);
@@ -177,7 +179,7 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
           timeoutMs: payTimeoutMs,
           now: () => Date.now(),
         }),
-      ) as Promise<{ errMsg: string }>;
+      );
     },
     getSystemInfoSync: systemInfo,
     getDeviceInfo: () => {

@@ -13,7 +13,6 @@
 // j-component has no page lifecycle: we call the page's onLoad/onUnload ourselves, as WeChat does.
 
 import path from 'path';
-import type { PageBackend } from './fake-cloud';
 
 /** The part of miniprogram-simulate (and of the j-component it returns) these tests use. */
 interface SimulatedComponent {
@@ -69,13 +68,11 @@ type PageMethods = {
   onUnload(): void;
 };
 
-export function openUnlockPage(
-  backend: PageBackend,
-  query: Record<string, string> = {},
-): UnlockPage {
+/** Opens the page with `wx` as the global the page reads (createWx's, acting as one user). */
+export function openUnlockPage(wx: unknown, query: Record<string, string> = {}): UnlockPage {
   const id = loadPage();
   // The page reads the global `wx` when it loads, as in the mini-program.
-  (globalThis as { wx?: unknown }).wx = backend.wx;
+  (globalThis as { wx?: unknown }).wx = wx;
   const comp = simulate.render(id);
   const parent = document.createElement('parent-wrapper');
   document.body.appendChild(parent);
