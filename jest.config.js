@@ -22,5 +22,12 @@ module.exports = {
       transform,
       testMatch: ['<rootDir>/tests/page/**/*.test.ts'],
     },
+    {
+      // Real-browser tests (Debian's Chromium through playwright-core).
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
+    },
   ],
 };

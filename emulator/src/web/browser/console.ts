@@ -1,0 +1,515 @@
+/**
+ * The emulator console: plain DOM over the control API only (/emulator/v1/...). The events stream
+ * says when something changed; each panel then re-reads its inspection route, so what is shown is
+ * always the emulator's own record, never a copy rebuilt from events. Rule denials exist only as
+ * events, so that panel is built from the stream (the server keeps the last 5000 events and
+ * replays them to a new connection).
+ */
+
+type Json = Record<string, unknown>;
+type Child = Node | string | null | undefined | false;
+
+/** Builds an element; text goes in as text, never as HTML. */
+function h(tag: string, attrs: Record<string, string | undefined> = {}, ...children: Child[]) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child);
+  }
+  return node;
+}
+
+function el(role: string): HTMLElement {
+  const found = document.querySelector<HTMLElement>(`[data-role="${role}"]`);
+  if (!found) throw new Error(`console: no [data-role="${role}"]`);
+  return found;
+}
+
+async function api<T = Json>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`/emulator/v1${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await response.json()) as T & { error?: { message?: string } };
+  if (!response.ok)
+    throw new Error(json.error?.message ?? `${method} ${route}: ${response.status}`);
+  return json;
+}
+
+const pretty = (value: unknown): string => JSON.stringify(value, null, 2) ?? String(value);
+const short = (value: unknown): string => {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+};
+const time = (iso: unknown): string =>
+  typeof iso === 'string' ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+const fen = (n: unknown): string => (typeof n === 'number' ? `¥${(n / 100).toFixed(2)}` : '?');
+const badge = (text: string, tone: string): HTMLElement =>
+  h('span', { class: `badge badge--${tone}` }, text);
+const empty = (text: string): HTMLElement => h('p', { class: 'empty' }, text);
+
+/** Keeps a <details> open across re-renders, keyed by what it shows. */
+const openDetails = new Set<string>();
+function details(key: string, summary: Child[], ...body: Child[]): HTMLElement {
+  const node = h(
+    'details',
+    { 'data-key': key },
+    h('summary', {}, ...summary),
+    ...body,
+  ) as HTMLDetailsElement;
+  node.open = openDetails.has(key);
+  node.addEventListener('toggle', () => {
+    if (node.open) openDetails.add(key);
+    else openDetails.delete(key);
+  });
+  return node;
+}
+
+// ---- status and clock -------------------------------------------------------------------------
+
+async function renderHealth(): Promise<void> {
+  const health = await api<{
+    envId: string;
+    appid: string;
+    mchId: string;
+    clock: { now: string; offsetMs: number };
+  }>('GET', '/health');
+  el('env').textContent = `env ${health.envId} · appid ${health.appid} · 商户号 ${health.mchId}`;
+  const offset = health.clock.offsetMs;
+  el('clock').textContent =
+    `${time(health.clock.now)}${offset ? ` (+${formatMs(offset)})` : ' (real time)'}`;
+  const pending = await api<{ callbacks: { action: string; count: number }[] }>(
+    'GET',
+    '/pay/faults',
+  );
+  el('faults').textContent = pending.callbacks.length
+    ? pending.callbacks.map((f) => `${f.action} ×${f.count}`).join(', ')
+    : 'none pending';
+}
+
+function formatMs(ms: number): string {
+  if (ms < 60e3) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3600e3) return `${Math.round(ms / 60e3)} min`;
+  if (ms < 86400e3) return `${(ms / 3600e3).toFixed(1)} h`;
+  return `${(ms / 86400e3).toFixed(1)} d`;
+}
+
+// ---- payments ---------------------------------------------------------------------------------
+
+const STATE_TONES: Record<string, string> = {
+  SUCCESS: 'ok',
+  NOTPAY: 'wait',
+  CLOSED: 'muted',
+  REFUND: 'info',
+  PAYERROR: 'bad',
+};
+
+function attemptsTable(attempts: Json[]): HTMLElement {
+  return h(
+    'table',
+    { class: 'attempts' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['#', 'Trigger', 'Time (emulated)', 'Fault', 'Outcome', 'Why'].map((t) =>
+          h('th', { scope: 'col' }, t),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...attempts.map((a) =>
+        h(
+          'tr',
+          { 'data-role': 'attempt', 'data-outcome': String(a.outcome) },
+          h('td', {}, String(a.attempt)),
+          h('td', {}, String(a.trigger ?? '')),
+          h('td', {}, time(a.time)),
+          h('td', {}, a.fault ? String(a.fault) : ''),
+          h(
+            'td',
+            {},
+            badge(
+              String(a.outcome),
+              a.outcome === 'acknowledged' ? 'ok' : a.outcome === 'dropped' ? 'muted' : 'bad',
+            ),
+          ),
+          h('td', { class: 'why' }, String(a.verdict ?? '')),
+        ),
+      ),
+    ),
+  );
+}
+
+async function renderPayments(): Promise<void> {
+  const { orders } = await api<{ orders: Json[] }>('GET', '/pay/orders');
+  const box = el('payments');
+  if (!orders.length) {
+    box.replaceChildren(empty('No orders yet.'));
+    return;
+  }
+  const sorted = [...orders].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  box.replaceChildren(
+    ...sorted.map((order) => {
+      const state = String(order.tradeState);
+      const callbacks = order.callbacks as Json | undefined;
+      const attempts = (callbacks?.attempts as Json[] | undefined) ?? [];
+      const decisions = (order.decisions as Json[] | undefined) ?? [];
+      const callbackState = !callbacks
+        ? badge('no callback', 'muted')
+        : callbacks.acknowledged
+          ? badge('callback acknowledged', 'ok')
+          : callbacks.gaveUp
+            ? badge('callback given up', 'bad')
+            : badge(
+                `callback pending${callbacks.nextAttemptAt ? ` (next ${time(callbacks.nextAttemptAt)})` : ''}`,
+                'wait',
+              );
+      return h(
+        'article',
+        {
+          class: 'order',
+          'data-role': 'order',
+          'data-trade-state': state,
+          'data-out-trade-no': String(order.outTradeNo),
+        },
+        h(
+          'header',
+          { class: 'order__head' },
+          h('strong', {}, String(order.outTradeNo)),
+          badge(
+            order.expired && state === 'NOTPAY' ? 'NOTPAY (expired)' : state,
+            STATE_TONES[state] ?? 'info',
+          ),
+          callbackState,
+        ),
+        h(
+          'p',
+          { class: 'order__meta' },
+          `${fen(order.totalFee)} · ${String(order.body)} · payer ${String(order.openid)} · created ${time(order.createdAt)}`,
+          order.paidAt ? ` · paid ${time(order.paidAt)}` : '',
+        ),
+        decisions.length
+          ? h(
+              'p',
+              { class: 'order__meta' },
+              `Pay sheet: ${decisions.map((d) => `${String(d.decision)} → ${String(d.result)}`).join(', ')}`,
+            )
+          : null,
+        attempts.length
+          ? details(
+              `attempts-${String(order.outTradeNo)}`,
+              [`Callback attempts to ${String(callbacks?.functionName)} (${attempts.length})`],
+              attemptsTable(attempts),
+            )
+          : null,
+      );
+    }),
+  );
+}
+
+// ---- invocations ------------------------------------------------------------------------------
+
+async function renderInvocations(): Promise<void> {
+  const { invocations } = await api<{ invocations: Json[] }>('GET', '/functions/invocations');
+  const box = el('invocations');
+  if (!invocations.length) {
+    box.replaceChildren(empty('No invocations yet.'));
+    return;
+  }
+  const latest = invocations.slice(-50).reverse();
+  box.replaceChildren(
+    h(
+      'ul',
+      { class: 'list' },
+      ...latest.map((inv) => {
+        const ok = inv.outcome === 'ok' || inv.outcome === 'returned' || inv.outcome === 'success';
+        const logs = (inv.logs as Json[] | undefined) ?? [];
+        const warnings = (inv.warnings as string[] | undefined) ?? [];
+        return h(
+          'li',
+          { 'data-role': 'invocation', 'data-name': String(inv.name) },
+          details(
+            String(inv.invocationId),
+            [
+              h('strong', {}, String(inv.name)),
+              ' ',
+              badge(String(inv.outcome), ok ? 'ok' : 'bad'),
+              ' ',
+              badge(inv.coldStart ? 'cold' : 'warm', inv.coldStart ? 'info' : 'muted'),
+              ` ${Number(inv.durationMs).toFixed(0)} ms · ${String(inv.source)} · ${String(inv.openid) || '—'} · ${time(inv.startedAt)}`,
+            ],
+            h('h4', {}, 'Event'),
+            h('pre', {}, pretty(inv.event)),
+            h('h4', {}, inv.error ? 'Error' : 'Result'),
+            h('pre', {}, pretty(inv.error ?? inv.result)),
+            logs.length ? h('h4', {}, 'Logs') : null,
+            logs.length
+              ? h(
+                  'pre',
+                  {},
+                  logs.map((l) => `[${String(l.level)}] ${String(l.message)}`).join('\n'),
+                )
+              : null,
+            warnings.length ? h('h4', {}, 'Warnings') : null,
+            warnings.length ? h('pre', {}, warnings.join('\n')) : null,
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+// ---- collections ------------------------------------------------------------------------------
+
+let selected: string | undefined;
+
+async function renderCollections(): Promise<void> {
+  const { collections } = await api<{ collections: { name: string; count: number }[] }>(
+    'GET',
+    '/collections',
+  );
+  if (!selected || !collections.some((c) => c.name === selected)) selected = collections[0]?.name;
+  el('collections').replaceChildren(
+    ...collections.map((c) => {
+      const button = h(
+        'button',
+        { type: 'button', 'aria-pressed': String(c.name === selected), 'data-collection': c.name },
+        `${c.name} `,
+        h('span', { class: 'count' }, String(c.count)),
+      );
+      button.addEventListener('click', () => {
+        selected = c.name;
+        void renderCollections();
+      });
+      return button;
+    }),
+  );
+  await renderDocuments();
+}
+
+async function renderDocuments(): Promise<void> {
+  const box = el('documents');
+  if (!selected) {
+    box.replaceChildren(empty('No collections.'));
+    return;
+  }
+  const { documents } = await api<{ documents: Json[] }>(
+    'GET',
+    `/collections/${encodeURIComponent(selected)}/documents`,
+  );
+  if (!documents.length) {
+    box.replaceChildren(empty(`${selected} is empty.`));
+    return;
+  }
+  const keys: string[] = [];
+  for (const doc of documents)
+    for (const key of Object.keys(doc)) if (!keys.includes(key)) keys.push(key);
+  const shown = keys.slice(0, 9);
+  box.replaceChildren(
+    h(
+      'div',
+      { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${selected} documents` },
+      h(
+        'table',
+        { class: 'docs', 'data-collection': selected },
+        h('thead', {}, h('tr', {}, ...shown.map((k) => h('th', { scope: 'col' }, k)))),
+        h(
+          'tbody',
+          {},
+          ...documents.map((doc) =>
+            h(
+              'tr',
+              { 'data-role': 'document', 'data-id': String(doc._id) },
+              ...shown.map((k) =>
+                h('td', { title: pretty(doc[k]) }, k in doc ? short(doc[k]) : ''),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    keys.length > shown.length
+      ? h(
+          'p',
+          { class: 'empty' },
+          `${keys.length - shown.length} more fields: hover a cell for its value.`,
+        )
+      : '',
+  );
+}
+
+// ---- rule denials -----------------------------------------------------------------------------
+
+const denials: Json[] = [];
+function renderDenials(): void {
+  const box = el('denials');
+  if (!denials.length) {
+    box.replaceChildren(empty('No client request was denied.'));
+    return;
+  }
+  box.replaceChildren(
+    h(
+      'ul',
+      { class: 'list' },
+      ...denials
+        .slice(-50)
+        .reverse()
+        .map((d) =>
+          h(
+            'li',
+            { 'data-role': 'denial' },
+            h('strong', {}, `${String(d.collection)} ${String(d.action ?? d.operation ?? '')}`),
+            ` by ${String(d.openid)} · rule `,
+            h(
+              'code',
+              {},
+              `${String(d.rule)}: ${d.expression === null || d.expression === undefined ? 'none (default deny)' : short(d.expression)}`,
+            ),
+            h('div', { class: 'why' }, String(d.reason ?? '')),
+          ),
+        ),
+    ),
+  );
+}
+
+// ---- live updates -----------------------------------------------------------------------------
+
+const panels = {
+  health: renderHealth,
+  payments: renderPayments,
+  invocations: renderInvocations,
+  collections: renderCollections,
+};
+type Panel = keyof typeof panels;
+const dirty = new Set<Panel>();
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Re-reads the named panels soon, coalescing bursts of events into one read each. */
+function refresh(...names: Panel[]): void {
+  for (const name of names) dirty.add(name);
+  clearTimeout(flushTimer);
+  flushTimer = setTimeout(() => {
+    const now = [...dirty];
+    dirty.clear();
+    for (const name of now) {
+      panels[name]().catch((err: unknown) =>
+        notice(`Could not read ${name}: ${(err as Error).message}`),
+      );
+    }
+  }, 120);
+}
+
+const EVENT_PANELS: Record<string, Panel[]> = {
+  'database.operation': ['collections'],
+  'function.invocation': ['invocations'],
+  'function.log': ['invocations'],
+  'pay.order': ['payments', 'health'],
+  'pay.callback': ['payments', 'health'],
+  'pay.refund': ['payments'],
+  'clock.advanced': ['health', 'payments'],
+  'emulator.reset': ['health', 'payments', 'invocations', 'collections'],
+};
+
+function connect(): void {
+  const live = el('live');
+  const source = new EventSource('/emulator/v1/events');
+  source.addEventListener('open', () => {
+    live.textContent = 'live';
+    live.dataset.state = 'live';
+  });
+  source.addEventListener('error', () => {
+    // EventSource reconnects by itself (with Last-Event-ID); say so meanwhile.
+    live.textContent = 'reconnecting…';
+    live.dataset.state = 'down';
+  });
+  for (const [type, names] of Object.entries(EVENT_PANELS)) {
+    source.addEventListener(type, () => refresh(...names));
+  }
+  source.addEventListener('database.denied', (event) => {
+    denials.push((JSON.parse((event as MessageEvent<string>).data) as { data: Json }).data);
+    renderDenials();
+  });
+  source.addEventListener('emulator.reset', () => {
+    denials.length = 0;
+    renderDenials();
+  });
+  window.addEventListener('pagehide', () => source.close());
+}
+
+// ---- controls ---------------------------------------------------------------------------------
+
+function notice(text: string): void {
+  el('control-result').textContent = text;
+}
+
+async function control(
+  label: string,
+  run: () => Promise<unknown>,
+  button: HTMLButtonElement,
+): Promise<void> {
+  button.disabled = true;
+  try {
+    await run();
+    notice(`${label}: done`);
+  } catch (err) {
+    notice(`${label} failed: ${(err as Error).message}`);
+  } finally {
+    button.disabled = false;
+    refresh('health', 'payments');
+  }
+}
+
+function wireControls(): void {
+  for (const button of Array.from(
+    document.querySelectorAll<HTMLButtonElement>('[data-role="advance"]'),
+  )) {
+    const ms = Number(button.dataset.ms);
+    button.addEventListener(
+      'click',
+      () =>
+        void control(
+          `Advance ${formatMs(ms)}`,
+          () => api('POST', '/clock/advance', { ms }),
+          button,
+        ),
+    );
+  }
+  for (const button of Array.from(
+    document.querySelectorAll<HTMLButtonElement>('[data-role="fault"]'),
+  )) {
+    const action = String(button.dataset.action);
+    const fault = action === 'delay' ? { action, count: 1, delayMs: 30e3 } : { action, count: 1 };
+    button.addEventListener(
+      'click',
+      () =>
+        void control(
+          `Fault "${action}" for the next callback`,
+          () => api('POST', '/faults', { pay: { callbacks: [fault] } }),
+          button,
+        ),
+    );
+  }
+  const clear = el('fault-clear') as HTMLButtonElement;
+  clear.addEventListener(
+    'click',
+    () =>
+      void control('Clear faults', () => api('POST', '/faults', { pay: { clear: true } }), clear),
+  );
+  const reset = el('reset') as HTMLButtonElement;
+  reset.addEventListener('click', () => void control('Reset', () => api('POST', '/reset'), reset));
+}
+
+wireControls();
+connect();
+refresh('health', 'payments', 'invocations', 'collections');
+renderDenials();
+document.body.dataset.ready = 'true';

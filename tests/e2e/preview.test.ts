@@ -1,0 +1,199 @@
+// `npm start`'s preview and console in a real browser (Debian's Chromium): the project's own page,
+// rendered from its WXML, WXSS and TypeScript, paying through the local cloud. One emulator (in
+// memory, free port) and one browser for the whole file; each scenario uses its own simulated user
+// so the scenarios do not depend on one another's orders.
+
+import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
+import type { RunningEmulator } from '../../emulator/src';
+import { control, startProjectEmulator } from '../support/emulator';
+import { collectErrors, launchBrowser, screenshotPath } from './support/browser';
+
+/** Every wait is bounded; a scenario that needs longer is broken, not slow. */
+const WAIT = { timeout: 10000 };
+
+let emulator: RunningEmulator;
+let browser: Browser;
+let context: BrowserContext;
+let consolePage: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  [emulator, browser] = await Promise.all([
+    startProjectEmulator({ preview: true }),
+    launchBrowser(),
+  ]);
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  consolePage = await context.newPage();
+  errors = collectErrors(consolePage);
+  await consolePage.goto(`${emulator.url}/`);
+  await phone().locator('body[data-ready="true"]').waitFor(WAIT);
+}, 30000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await emulator?.stop();
+});
+
+/** The phone preview inside the console page. */
+function phone(): FrameLocator {
+  return consolePage.frameLocator('iframe.phone-frame');
+}
+
+function status(frame: FrameLocator, value: string) {
+  return frame.locator(`[data-role="unlock-page"][data-status="${value}"]`);
+}
+
+async function pickUser(frame: FrameLocator, name: string): Promise<void> {
+  await frame.getByRole('radio', { name: new RegExp(name) }).check();
+  // The page reloads as that user and loads its state from the cloud.
+  await frame.locator('[data-role="unlock-page"]:not([data-status="loading"])').waitFor(WAIT);
+}
+
+async function order(openid: string): Promise<{ outTradeNo: string; tradeState: string }> {
+  const { orders } = await control<{
+    orders: { outTradeNo: string; tradeState: string; openid: string }[];
+  }>(emulator, 'GET', '/pay/orders');
+  const mine = orders.filter((o) => o.openid === openid);
+  if (mine.length !== 1) throw new Error(`expected one order for ${openid}, found ${mine.length}`);
+  return mine[0];
+}
+
+test('pays with the pay sheet: the page unlocks and the console shows the order paid and its callback acknowledged', async () => {
+  const frame = phone();
+  await pickUser(frame, '小明');
+  await status(frame, 'locked').waitFor(WAIT);
+  expect(await frame.locator('[data-role="pay"]').innerText()).toContain('¥0.01');
+
+  await frame.locator('[data-role="pay"]').click();
+  const sheet = frame.locator('[data-role="pay-sheet"]');
+  await sheet.waitFor({ state: 'visible', ...WAIT });
+  expect(await frame.locator('[data-role="sheet-amount"]').innerText()).toBe('¥0.01');
+  expect(await frame.locator('[data-role="sheet-body"]').innerText()).toContain('解锁全文');
+  await frame.locator('[data-role="sheet-merchant"]', { hasText: '商户号 ' }).waitFor(WAIT);
+  await consolePage.screenshot({ path: screenshotPath('console-pay-sheet-desktop') });
+  await frame.locator('[data-role="sheet-pay"]').click();
+
+  await status(frame, 'unlocked').waitFor(WAIT);
+  expect(await frame.locator('[data-role="content"]').innerText()).toContain('已解锁');
+  expect(await sheet.isHidden()).toBe(true);
+
+  const paid = await order('o_local_user_0001');
+  expect(paid.tradeState).toBe('SUCCESS');
+  const card = consolePage.locator(
+    `[data-role="order"][data-out-trade-no="${paid.outTradeNo}"][data-trade-state="SUCCESS"]`,
+  );
+  await card.waitFor(WAIT);
+  await card
+    .locator('[data-role="attempt"][data-outcome="acknowledged"]')
+    .waitFor({ state: 'attached', ...WAIT });
+  expect(await card.innerText()).toContain('callback acknowledged');
+  // The database panel shows the paid record live.
+  await consolePage.getByRole('button', { name: /^USERPAYLOG/ }).click();
+  await consolePage
+    .locator('table.docs[data-collection="USERPAYLOG"] [data-role="document"]')
+    .first()
+    .waitFor(WAIT);
+  // The invocations panel shows the functions the payment ran, with cold/warm start.
+  await consolePage
+    .locator('[data-role="invocation"][data-name="userpaynotify"]')
+    .first()
+    .waitFor(WAIT);
+  await consolePage.screenshot({ path: screenshotPath('console-desktop'), fullPage: true });
+});
+
+test('cancel from the keyboard: Enter on the pay button, Escape on the sheet, and the page says so', async () => {
+  const frame = phone();
+  await pickUser(frame, '小红');
+  await status(frame, 'locked').waitFor(WAIT);
+  await frame.locator('[data-role="pay"]').focus();
+  await consolePage.keyboard.press('Enter');
+  await frame.locator('[data-role="pay-sheet"]').waitFor({ state: 'visible', ...WAIT });
+  // The sheet takes the focus, so the keyboard can answer it.
+  expect(
+    await frame.locator('[data-role="sheet-pay"]').evaluate((b) => b === document.activeElement),
+  ).toBe(true);
+  await consolePage.keyboard.press('Escape');
+
+  await frame.locator('[data-role="message"]', { hasText: '支付已取消' }).waitFor(WAIT);
+  await status(frame, 'locked').waitFor(WAIT);
+  expect((await order('o_local_user_0002')).tradeState).toBe('NOTPAY');
+});
+
+test("switching user shows that user's own state", async () => {
+  const frame = phone();
+  await pickUser(frame, '小红');
+  await status(frame, 'locked').waitFor(WAIT);
+  await pickUser(frame, '小明');
+  await status(frame, 'unlocked').waitFor(WAIT);
+  expect(await frame.locator('[data-role="page-host"]').getAttribute('data-openid')).toBe(
+    'o_local_user_0001',
+  );
+  // The picker shows each user's orders.
+  await frame
+    .locator('[data-user-state="o_local_user_0001"]', { hasText: '1 单 · 1 已付' })
+    .waitFor(WAIT);
+  await frame
+    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 单 · 0 已付' })
+    .waitFor(WAIT);
+});
+
+test("two users in two tabs do not see each other's orders", async () => {
+  const second = await context.newPage();
+  const secondErrors = collectErrors(second);
+  try {
+    await second.goto(`${emulator.url}/preview/?user=o_local_user_0003`);
+    await second.locator('body[data-ready="true"]').waitFor(WAIT);
+    await second.locator('[data-role="unlock-page"][data-status="locked"]').waitFor(WAIT);
+    // 小明 (the console's tab) has paid; 小刚 in this tab is still locked, and vice versa.
+    await status(phone(), 'unlocked').waitFor(WAIT);
+    expect(secondErrors).toEqual([]);
+  } finally {
+    await second.close();
+  }
+});
+
+test("a dropped callback is recovered by the page's fallback query", async () => {
+  const frame = phone();
+  await pickUser(frame, '小刚');
+  await status(frame, 'locked').waitFor(WAIT);
+  // The console's fault control: WeChat Pay's next notification is never delivered.
+  await consolePage.getByRole('button', { name: 'Drop it' }).click();
+  await consolePage.locator('[data-role="faults"]', { hasText: 'drop ×1' }).waitFor(WAIT);
+
+  await frame.locator('[data-role="pay"]').click();
+  await frame.locator('[data-role="sheet-pay"]').click();
+  await status(frame, 'confirming').waitFor(WAIT);
+  // After confirmFallbackMs (3 s) the page asks payquery, which asks CloudPay and records the pay.
+  await status(frame, 'unlocked').waitFor(WAIT);
+  const recovered = await order('o_local_user_0003');
+  expect(recovered.tradeState).toBe('SUCCESS');
+  await consolePage
+    .locator(
+      `[data-role="order"][data-out-trade-no="${recovered.outTradeNo}"] [data-role="attempt"][data-outcome="dropped"]`,
+    )
+    .waitFor({ state: 'attached', ...WAIT });
+});
+
+test('looks right at phone width, and nothing logged an error', async () => {
+  const small = await context.newPage();
+  const smallErrors = collectErrors(small);
+  try {
+    await small.setViewportSize({ width: 390, height: 844 });
+    await small.goto(`${emulator.url}/preview/?user=o_local_user_0001`);
+    await small.locator('[data-role="unlock-page"][data-status="unlocked"]').waitFor(WAIT);
+    await small.screenshot({ path: screenshotPath('preview-phone') });
+    await small.goto(`${emulator.url}/`);
+    await small.locator('[data-role="order"]').first().waitFor(WAIT);
+    await small.screenshot({ path: screenshotPath('console-phone'), fullPage: true });
+    // Nothing wider than the screen: the layout reflows instead of scrolling sideways.
+    const overflow = await small.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(smallErrors).toEqual([]);
+  } finally {
+    await small.close();
+  }
+  expect(errors).toEqual([]);
+});
