@@ -132,6 +132,8 @@ export function applyEvent(
   by: string,
   extra: (order: OrderRecord) => Partial<OrderRecord> = () => ({}),
   evidence: unknown = {},
+  /** Checks the event's facts against the order as read inside the transaction. */
+  mismatches: (order: OrderRecord) => string[] = () => [],
 ): Promise<{ outcome: ApplyOutcome; order?: OrderRecord; reason?: string }> {
   const now = deps.now();
   return deps.ledger.apply(
@@ -142,6 +144,14 @@ export function applyEvent(
         return {
           anomaly: anomaly(tradeno, 'unknown-order', reason, evidence, now),
           result: { outcome: 'anomaly', reason },
+        };
+      }
+      const problems = mismatches(order);
+      if (problems.length) {
+        const reason = problems.join('; ');
+        return {
+          anomaly: anomaly(tradeno, 'payment-mismatch', reason, evidence, now),
+          result: { outcome: 'anomaly', order, reason },
         };
       }
       const verdict = transition(order.status, event);
@@ -197,16 +207,7 @@ export async function confirmPayment(
   evidence: unknown,
 ): Promise<ApplyOutcome> {
   const now = deps.now();
-  const order = await deps.ledger.getOrder(facts.outTradeNo);
-  if (order) {
-    const problems = paymentMismatches(order, facts, deps.config.subMchId);
-    if (problems.length) {
-      await deps.ledger.recordAnomaly(
-        anomaly(order.tradeno, 'payment-mismatch', problems.join('; '), evidence, now),
-      );
-      return 'anomaly';
-    }
-  }
+  // The facts are checked against the order inside the transaction: one read, no race.
   const result = await applyEvent(
     deps,
     facts.outTradeNo,
@@ -214,6 +215,7 @@ export async function confirmPayment(
     by,
     () => ({ transactionId: facts.transactionId, timeEnd: facts.timeEnd, paidAt: now }),
     evidence,
+    (order) => paymentMismatches(order, facts, deps.config.subMchId),
   );
   return result.outcome;
 }
