@@ -381,6 +381,8 @@ async function checkInvariants(
   ).documents;
   const sandbox = ((await control(emu, 'GET', '/pay/orders')) as { orders: SandboxOrder[] }).orders;
   const now = emu.clock.now();
+  const unlockByTrade = new Map(unlocks.map((u) => [u.tradeno, u]));
+  const paymentByTrade = new Map(sandbox.map((p) => [p.outTradeNo, p]));
 
   const moneyKept = new Map<string, SandboxOrder[]>();
   for (const payment of sandbox) {
@@ -402,7 +404,7 @@ async function checkInvariants(
       const key = `${payment.openid}`;
       moneyKept.set(key, [...(moneyKept.get(key) ?? []), payment]);
       // ... and unlocked, by exactly this order.
-      const unlock = unlocks.find((u) => u.tradeno === payment.outTradeNo);
+      const unlock = unlockByTrade.get(payment.outTradeNo);
       if (!unlock) violations.push(`paid but not unlocked: ${payment.outTradeNo}`);
     }
     if (payment.tradeState === 'REFUND') {
@@ -411,7 +413,7 @@ async function checkInvariants(
         violations.push(
           `refunded at WeChat, not in USERPAYLOG: ${payment.outTradeNo} (${order?.status})`,
         );
-      if (unlocks.some((u) => u.tradeno === payment.outTradeNo))
+      if (unlockByTrade.has(payment.outTradeNo))
         violations.push(`refunded but still unlocked: ${payment.outTradeNo}`);
     }
     // 5. Every acknowledged callback was durably recorded.
@@ -433,7 +435,7 @@ async function checkInvariants(
   // 2. Nothing unlocked without a payment, and one unlock per user and item.
   const seen = new Set<string>();
   for (const unlock of unlocks) {
-    const payment = sandbox.find((p) => p.outTradeNo === unlock.tradeno);
+    const payment = paymentByTrade.get(unlock.tradeno);
     if (payment?.tradeState !== 'SUCCESS')
       violations.push(
         `unlocked without a kept payment: ${unlock._id} by ${unlock.tradeno} (${payment?.tradeState ?? 'no payment'})`,
