@@ -105,7 +105,9 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
     throw new Error(
       `createWx: platform must be devtools, ios or android, got "${String(platform)}"`,
     );
-  const fetchImpl = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+  const hostFetch = (globalThis as { fetch?: FetchLike }).fetch;
+  // A browser's fetch must be called on window ("Illegal invocation" otherwise): bind it.
+  const fetchImpl = options.fetch ?? hostFetch?.bind(globalThis);
   if (!fetchImpl) throw new Error('createWx: this host has no fetch; pass {fetch}');
   const http = new HttpClient(url, fetchImpl);
   const payTimeoutMs = options.payTimeoutMs ?? 10 * 60_000;

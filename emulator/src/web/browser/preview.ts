@@ -234,9 +234,6 @@ function mount(app: LoadedApp, user: PreviewUser): void {
     url: location.origin,
     openid: user.openid,
     decide: openPaySheet,
-    // Bound to window: a browser's fetch called as another object's method throws "Illegal
-    // invocation" (createWx's default calls it that way).
-    fetch: (url, init) => window.fetch(url, init),
   });
   // The page reads the global `wx`, as in the mini-program; each user is a fresh launch.
   globals.wx = wx;
