@@ -1,15 +1,18 @@
-// `npm run deploy [-- --dry-run] [--database] [--skip-triggers] [--no-build] [--timeout-seconds N]`
+// `npm run deploy [-- --dry-run] [--database] [--rules] [--skip-triggers] [--no-build] [--timeout-seconds N]`
 // Run through scripts/deploy.mjs, which compiles this file with esbuild (no ts-node needed).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { installMiniprogramCi, isMiniprogramCiInstalled, openMiniprogramCi } from './ci';
 import { DEFAULT_TIMEOUTS, runDeploy, type Timeouts } from './deploy';
+import { runDoctor } from './doctor';
 import { PlanError } from './plan';
 
 export const USAGE = `usage: npm run deploy -- [options]
 
   --dry-run              print what would be uploaded and the requests that would be sent; no network
   --database             also create the collections and indexes of database/*.json (needs WX_APPSECRET)
+  --rules                also set each collection's security rule through Tencent Cloud's API
+                         (needs TENCENTCLOUD_SECRETID/SECRETKEY; without them, prints the console steps)
   --skip-triggers        upload code only (e.g. when payexpire's timer trigger already exists)
   --no-build             do not run "node scripts/build.mjs --production" first
   --timeout-seconds N    deadline for one function upload (default ${DEFAULT_TIMEOUTS.uploadMs / 1000})
@@ -18,11 +21,16 @@ settings (environment variables, or the same keys in the git-ignored deploy/depl
   WX_APPID            appid          the mini-program's AppID (or project.config.json's)
   WX_UPLOAD_KEY_PATH  privateKeyPath the 小程序代码上传密钥 file (its IP allow-list must admit this machine)
   CLOUDPAY_ENV_ID     envId          the FULL cloud env id, not its alias
-  WX_APPSECRET        appSecret      only for --database`;
+  WX_APPSECRET        appSecret      only for --database
+  TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY, TENCENTCLOUD_REGION (default ap-shanghai)
+                                     only for --rules, environment variables only
+
+The pre-flight checks (npm run doctor) run after the build and before any network.`;
 
 export interface CliOptions {
   dryRun: boolean;
   database: boolean;
+  rules: boolean;
   skipTriggers: boolean;
   build: boolean;
   timeouts: Timeouts;
@@ -33,6 +41,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = {
     dryRun: false,
     database: false,
+    rules: false,
     skipTriggers: false,
     build: true,
     timeouts: { ...DEFAULT_TIMEOUTS },
@@ -42,6 +51,7 @@ export function parseArgs(argv: string[]): CliOptions {
     const arg = argv[i];
     if (arg === '--dry-run') options.dryRun = true;
     else if (arg === '--database') options.database = true;
+    else if (arg === '--rules') options.rules = true;
     else if (arg === '--skip-triggers') options.skipTriggers = true;
     else if (arg === '--no-build') options.build = false;
     else if (arg === '--help' || arg === '-h') options.help = true;
@@ -92,7 +102,9 @@ export async function main(argv: string[], root: string): Promise<number> {
       log,
       dryRun: options.dryRun,
       database: options.database,
+      rules: options.rules,
       skipTriggers: options.skipTriggers,
+      preflight: (print) => runDoctor({ root, env: process.env, log: print }) === 0,
       timeouts: options.timeouts,
       openUploader: (settings) => {
         // Installed on first use and loaded only here, after every local check passed.

@@ -10,6 +10,14 @@ import {
   formatFunctions,
   formatRulesChecklist,
 } from './report';
+import {
+  applyRules,
+  DEFAULT_REGION,
+  formatRulesRequests,
+  resolveTencentCredentials,
+  safeRuleRequests,
+  type TencentCredentials,
+} from './rules';
 import { resolveSettings, SettingsError, type DeploySettings } from './settings';
 import { withTimeout } from './timeout';
 import { applyDatabase, type Fetch } from './wechat-api';
@@ -38,6 +46,10 @@ export interface DeployOptions {
   /** Also create collections and indexes (needs WX_APPSECRET). */
   database: boolean;
   skipTriggers: boolean;
+  /** Also set the security rules through Tencent Cloud's API (needs TENCENTCLOUD_SECRETID/KEY). */
+  rules?: boolean;
+  /** The pre-flight checks (doctor.ts), run before any network; false stops a real deploy. */
+  preflight?: (log: (line: string) => void) => boolean;
   timeouts: Timeouts;
   /** Called only for a real deploy, after every check passed: loads miniprogram-ci. */
   openUploader: (settings: DeploySettings) => { uploader: CloudUploader; close(): void };
@@ -139,8 +151,9 @@ function printManualSteps(
   functions: FunctionPlan[],
   collections: CollectionPlan[],
   envId: string,
+  rulesApplied = false,
 ): void {
-  for (const line of formatRulesChecklist(collections, envId)) log(line);
+  if (!rulesApplied) for (const line of formatRulesChecklist(collections, envId)) log(line);
   for (const line of formatConsoleSteps(functions, root)) log(line);
 }
 
@@ -159,10 +172,29 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
     if (!(err instanceof SettingsError)) throw err;
     settingsError = err;
   }
+  // --rules: absent keys mean the console checklist; half-set or malformed keys are a problem.
+  let tencent: TencentCredentials | undefined;
+  let tencentProblem: string | undefined;
+  if (options.rules) {
+    try {
+      tencent = resolveTencentCredentials(options.env);
+    } catch (err) {
+      tencentProblem = (err as Error).message;
+    }
+  }
   // A real deploy stops here; a dry run still shows the plan, then the problems.
-  if (settingsError && !options.dryRun) {
-    log(settingsError.message);
+  if ((settingsError || tencentProblem) && !options.dryRun) {
+    log([settingsError?.message, tencentProblem].filter(Boolean).join('\n'));
     return 1;
+  }
+  let preflightOk = true;
+  if (options.preflight) {
+    log('Pre-flight checks (npm run doctor):');
+    preflightOk = options.preflight(log);
+    if (!preflightOk && !options.dryRun) {
+      log('nothing was uploaded: fix the ✗ above first');
+      return 1;
+    }
   }
   const functions = planFunctions(options.root);
   const collections = planDatabase(options.root);
@@ -171,9 +203,20 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
   if (options.dryRun) {
     log('Dry run: nothing is sent; miniprogram-ci is not loaded.');
     printPlan(log, functions, collections, envId);
+    if (options.rules) {
+      const region = tencent?.region ?? (options.env.TENCENTCLOUD_REGION?.trim() || DEFAULT_REGION);
+      for (const line of formatRulesRequests(safeRuleRequests(envId, collections), region)) {
+        log(line);
+      }
+      if (!tencent && !tencentProblem) {
+        log(
+          '  (TENCENTCLOUD_SECRETID/SECRETKEY not set: a real deploy prints the console steps below instead)',
+        );
+      }
+    }
     printManualSteps(log, options.root, functions, collections, envId);
-    if (settingsError) {
-      log(settingsError.message);
+    if (settingsError || tencentProblem || !preflightOk) {
+      for (const problem of [settingsError?.message, tencentProblem]) if (problem) log(problem);
       return 1;
     }
     const s = settings as DeploySettings;
@@ -198,6 +241,17 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
         collections,
       );
     }
+    if (options.rules && tencent) {
+      log('Setting security rules (Tencent Cloud API ModifySafeRule):');
+      await applyRules(
+        { credentials: tencent, fetch: options.fetch, log, timeoutMs: options.timeouts.callMs },
+        safeRuleRequests(s.envId, collections),
+      );
+    } else if (options.rules) {
+      log(
+        '--rules: TENCENTCLOUD_SECRETID/SECRETKEY are not set: set the rules in the console (steps below).',
+      );
+    }
     const { uploader, close } = options.openUploader(s);
     try {
       await uploadFunctions(functions, s, uploader, {
@@ -213,7 +267,14 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
     return 2;
   }
   log('Deployed. What is left for the console:');
-  printManualSteps(log, options.root, functions, collections, s.envId);
+  printManualSteps(
+    log,
+    options.root,
+    functions,
+    collections,
+    s.envId,
+    !!(options.rules && tencent),
+  );
   if (!options.database) {
     log(
       'Collections and indexes: run again with --database (needs WX_APPSECRET), or create them in the console as listed in database/*.json.',
