@@ -255,3 +255,61 @@ it('payexpire, on its timer, honours a paid order without callback and closes an
   expect((await sandbox(unpaid.tradeno)).tradeState).toBe('CLOSED');
   expect(await unlocks()).toEqual([expect.objectContaining({ openid: 'o_alice' })]);
 });
+
+describe('refunds', () => {
+  let refundEmu: RunningEmulator;
+  beforeAll(async () => {
+    refundEmu = await startProjectEmulator({
+      functionEnv: { payrefund: { CLOUDPAY_ADMIN_OPENIDS: 'o_admin' } },
+    });
+  });
+  afterAll(() => refundEmu.stop());
+
+  it('an administrator refunds; the refund callback confirms by queryRefund and revokes the unlock', async () => {
+    const placed = await invoke<{ docid: string; tradeno: string }>(
+      refundEmu,
+      'userpay',
+      { itemId: 'demo-unlock' },
+      { openid: 'o_alice' },
+    );
+    await control(refundEmu, 'POST', `/pay/orders/${placed.tradeno}/confirm`);
+    expect(
+      await invoke(refundEmu, 'payrefund', { docid: placed.docid }, { openid: 'o_alice' }),
+    ).toMatchObject({ errcode: 40301 });
+    expect(
+      await invoke(refundEmu, 'payrefund', { docid: placed.docid }, { openid: 'o_admin' }),
+    ).toMatchObject({
+      status: 'refunding',
+      outRefundNo: `RF${placed.tradeno}`,
+    });
+    // A forged refund callback from a user changes nothing.
+    expect(
+      await invoke(
+        refundEmu,
+        'payrefundnotify',
+        { reqInfo: { outTradeNo: placed.tradeno } },
+        { openid: 'o_alice' },
+      ),
+    ).toMatchObject({ errcode: 40302 });
+    // The sandbox settles the refund after 10 s of emulated time, then calls payrefundnotify.
+    await refundEmu.advanceClock(10_000);
+    await refundEmu.services.pay.idle();
+    const order = (
+      await control<{ document: Order }>(
+        refundEmu,
+        'GET',
+        `/collections/USERPAYLOG/documents/${placed.tradeno}`,
+      )
+    ).document;
+    expect(order).toMatchObject({ status: 'refunded', paystatus: 1 });
+    expect(await documents(refundEmu, 'USERUNLOCK')).toEqual([]);
+    // Paying again is possible once refunded: a new order, not the old one.
+    const again = await invoke<{ tradeno: string }>(
+      refundEmu,
+      'userpay',
+      { itemId: 'demo-unlock' },
+      { openid: 'o_alice' },
+    );
+    expect(again.tradeno).not.toBe(placed.tradeno);
+  });
+});
