@@ -39,7 +39,6 @@ interface Frame {
 interface Connection {
   ws: WebSocket;
   openid: string;
-  loggedIn: boolean;
   watches: Map<string, Watch>;
 }
 
@@ -119,14 +118,29 @@ export class RealtimeServer {
     return [...this.connections].map((c) => c.ws);
   }
 
-  watchCount(): number {
-    return this.watches.size;
+  /** Every live watch (attached to a socket or waiting for its rebuild), for tests and the console. */
+  describeWatches(): {
+    queryId: string;
+    watchId: string;
+    openid: string;
+    collection: string;
+    attached: boolean;
+    currEvent: number;
+  }[] {
+    return [...this.watches.values()].map((watch) => ({
+      queryId: watch.queryId,
+      watchId: watch.watchId,
+      openid: watch.openid,
+      collection: watch.spec.collection,
+      attached: this.owners.get(watch) !== undefined,
+      currEvent: watch.currEvent,
+    }));
   }
 
   // ---- sockets --------------------------------------------------------------------------------
 
   private connect(ws: WebSocket, openid: string): void {
-    const connection: Connection = { ws, openid, loggedIn: false, watches: new Map() };
+    const connection: Connection = { ws, openid, watches: new Map() };
     this.connections.add(connection);
     ws.on('message', (data: RawData) => this.receive(connection, data));
     ws.on('error', () => ws.terminate());
@@ -167,14 +181,17 @@ export class RealtimeServer {
         this.send(connection, reply(frame, 'PONG', null));
         return;
       case 'LOGIN':
-        connection.loggedIn = true;
         this.send(connection, reply(frame, 'LOGIN_RES', { envId: this.ctx.config.envId }));
         return;
+      // LOGIN is answered but not required first: the token in the socket URL already names the
+      // user, and @cloudbase/database 1.4.3 can skip LOGIN on a fresh socket (it reuses a login
+      // cached from the previous socket until that one's close event lands). Refusing would
+      // hand the page a spurious onError.
       case 'INIT_WATCH':
-        if (this.requireLogin(connection, frame)) this.initWatch(connection, frame, data);
+        this.initWatch(connection, frame, data);
         return;
       case 'REBUILD_WATCH':
-        if (this.requireLogin(connection, frame)) this.rebuildWatch(connection, frame, data);
+        this.rebuildWatch(connection, frame, data);
         return;
       case 'CHECK_LAST': {
         const watch = this.owned(connection, data.queryID);
@@ -208,12 +225,6 @@ export class RealtimeServer {
           ),
         );
     }
-  }
-
-  private requireLogin(connection: Connection, frame: Frame): boolean {
-    if (connection.loggedIn) return true;
-    this.send(connection, errorFrame(frame, undefined, 'CHECK_LOGIN_FAILED', 'send LOGIN first'));
-    return false;
   }
 
   private initWatch(connection: Connection, frame: Frame, data: Record<string, unknown>): void {
