@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startEmulator, type RunningEmulator } from '../emulator/src';
 import { bundleSizes } from './bundles';
-import { installWebSocketGlobal, quietRealtimeLogs } from './host';
+import { quietRealtimeLogs } from './host';
 import { measureCost, runUsers, type RunResult } from './loop';
 import { Probe } from './meter';
 import { measurePage } from './page';
@@ -43,7 +43,6 @@ async function main(): Promise<void> {
     );
   }
   const began = performance.now();
-  const globalWebSocket = installWebSocketGlobal();
   const realtimeLogs = quietRealtimeLogs();
   const cores = os.cpus().length;
   const progress = (line: string): void => {
@@ -186,11 +185,7 @@ async function main(): Promise<void> {
       page,
       reducedThousand: reduced,
       realtimeLogs,
-      notes: globalWebSocket
-        ? [
-            'globalThis.WebSocket was set to `ws` to work around the createWx watch bug (bench/host.ts)',
-          ]
-        : [],
+      notes: [],
       durationS: (performance.now() - began) / 1000,
     };
     printReport(report);

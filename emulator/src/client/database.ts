@@ -144,20 +144,38 @@ function startWatch(
     // The mini-program requires both.
     throw new Error(`${api}: watch needs both onChange and onError functions`);
   }
-  const saved = { ws: statics.ws, wsClass: statics.wsClass };
+  const saved = statics.ws;
   statics.ws = slot.ws;
+  // Set for good, not just around open(): the JS client builds (and rebuilds) its socket later,
+  // after an await, reading Db.wsClass then. Every Node user injects the same class (`ws`).
   if (slot.WebSocket) statics.wsClass = slot.WebSocket;
   let listener: { close(): void };
   try {
-    listener = open({ onChange: options.onChange, onError: options.onError });
+    // The mini-program marks its first snapshot `type: 'init'`; @cloudbase/database 1.4.3 does
+    // so only when the query matched nothing, so the adapter marks the first one itself.
+    let first = true;
+    const onChange = (snapshot: Record<string, unknown>): void => {
+      if (first && snapshot && typeof snapshot === 'object' && snapshot.type === undefined) {
+        snapshot = { ...snapshot, type: 'init' };
+      }
+      first = false;
+      options.onChange(snapshot);
+    };
+    listener = open({ onChange, onError: options.onError });
     slot.ws = statics.ws;
   } finally {
-    statics.ws = saved.ws;
-    if (slot.WebSocket) statics.wsClass = saved.wsClass;
+    statics.ws = saved;
   }
   return {
     // The mini-program's close() returns a Promise; the JS client's closes synchronously.
-    close: () => Promise.resolve().then(() => listener.close()),
+    close: async () => {
+      await listener.close();
+      // @cloudbase/database 1.4.3 leaves its 10 s CHECK_LAST timer re-arming itself forever after
+      // a close (it keeps a Node process alive and pings a dead watch); the mini-program does not.
+      (
+        listener as { virtualClient?: { clearACKSchedule?: () => void } }
+      ).virtualClient?.clearACKSchedule?.();
+    },
   };
 }
 
