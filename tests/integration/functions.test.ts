@@ -58,7 +58,10 @@ describe('function runtime (real wx-server-sdk inside emulated instances)', () =
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, json: await res.json() };
+    const json = (await res.json()) as Record<string, unknown>;
+    // The invocation id comes as a header; tests look records up by it.
+    const invocationId = res.headers.get('x-wxcloud-invocation-id');
+    return { status: res.status, json: invocationId ? { ...json, invocationId } : json };
   };
 
   test('health lists the function folders', async () => {

@@ -5,11 +5,17 @@
 export type FetchLike = (
   url: string,
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
-) => Promise<{ status: number; text(): Promise<string> }>;
+) => Promise<{
+  status: number;
+  text(): Promise<string>;
+  headers?: { get(name: string): string | null };
+}>;
 
 export interface HttpAnswer {
   status: number;
   body: unknown;
+  /** The emulator's invocation id header, when the answer came from a function invocation. */
+  invocationId?: string;
 }
 
 export class HttpClient {
@@ -44,7 +50,10 @@ export class HttpClient {
         );
       }
     }
-    return { status: res.status, body: parsed };
+    const invocationId = res.headers?.get('x-wxcloud-invocation-id') ?? undefined;
+    return invocationId
+      ? { status: res.status, body: parsed, invocationId }
+      : { status: res.status, body: parsed };
   }
 }
 

@@ -166,7 +166,7 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
           return {
             result: body.result,
             errMsg: 'cloud.callFunction:ok' as const,
-            requestID: String(body.invocationId ?? ''),
+            requestID: answer.invocationId ?? '',
           };
         });
       },

@@ -455,7 +455,11 @@ export class FunctionsService implements EmulatorService {
         appid: appid as string | undefined,
         clientIp: clientIp as string | undefined,
       });
-      return c.json(outcome);
+      // The body is exactly the contract's `{result}` or `{errCode, errMsg}`; the invocation's id
+      // (for the console and GET functions/invocations) travels in a header.
+      const { invocationId, ...answer } = outcome;
+      c.header('x-wxcloud-invocation-id', invocationId);
+      return c.json(answer);
     });
     app.get('/functions', (c) => c.json({ functions: this.describe() }));
     app.get('/functions/invocations', (c) =>
