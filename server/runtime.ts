@@ -3,6 +3,7 @@ import cloud from 'wx-server-sdk';
 import type { CloudPayApi } from './cloudpay';
 import { CloudLedger } from './cloud-ledger';
 import { loadConfig } from './config';
+import { toErrorReply, type ErrorReply } from './errors';
 import type { Caller, PaymentDeps } from './payments';
 import { newTradeNo } from './trade-no';
 
@@ -33,4 +34,22 @@ export function paymentDeps(): PaymentDeps {
 export function currentCaller(): Caller {
   const context = cloud.getWXContext();
   return { openid: context.OPENID, clientIp: context.CLIENTIP, source: context.SOURCE };
+}
+
+/**
+ * A function's `main` from one flow: the dependencies (a configuration error becomes the flow's
+ * error reply, never a crashed instance), the caller from the platform, the event as received.
+ */
+export function functionMain<T>(
+  flow: (deps: PaymentDeps, caller: Caller, event: unknown) => Promise<T>,
+): (event: unknown) => Promise<T | ErrorReply> {
+  return async (event) => {
+    let deps: PaymentDeps;
+    try {
+      deps = paymentDeps();
+    } catch (err) {
+      return toErrorReply(err);
+    }
+    return flow(deps, currentCaller(), event);
+  };
 }

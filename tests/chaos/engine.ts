@@ -7,6 +7,7 @@
  * of concurrent users is real, which is the point: the invariants must hold for any interleaving.
  */
 import type { RunningEmulator } from '../../emulator/src';
+import { RETRY_DELAYS_MS } from '../../emulator/src/pay/callbacks';
 
 /** A user's mini-program, as a script sees it (built on createWx in the test). */
 export interface Shopper {
@@ -248,24 +249,7 @@ interface SandboxOrder {
 
 /** Pushes emulated time through WeChat's whole retry schedule and several expiry sweeps. */
 async function drainTime(emu: RunningEmulator): Promise<void> {
-  const steps = [
-    15e3,
-    15e3,
-    30e3,
-    180e3,
-    600e3,
-    1200e3,
-    1800e3,
-    1800e3,
-    1800e3,
-    3600e3,
-    3 * 3600e3,
-    3 * 3600e3,
-    3 * 3600e3,
-    6 * 3600e3,
-    6 * 3600e3,
-  ];
-  for (const ms of steps) {
+  for (const ms of RETRY_DELAYS_MS) {
     await emu.advanceClock(ms);
     await emu.services.pay.idle();
   }
