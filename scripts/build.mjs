@@ -8,6 +8,10 @@ import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
@@ -41,6 +45,14 @@ async function buildEmulator() {
     logLevel: 'warning',
   });
   fs.chmodSync(path.join(dir, 'dist', 'cli.js'), 0o755);
+  // Type declarations for projects that use the package's JS API (startEmulator, createWx).
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
 }
 
 async function buildFunctions() {
