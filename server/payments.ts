@@ -57,6 +57,15 @@ export interface OrderView {
 
 export type PayQueryReply = OrderView | ErrorReply;
 
+/**
+ * Callbacks run only for WeChat Pay (SOURCE wx_paycallback, set by the platform, not the event):
+ * a mini-program user can invoke a callback function directly, and is refused with nothing written.
+ */
+function refuseUnlessWeChatPay(caller: Caller, fn: string): ErrorReply | undefined {
+  if (caller.source === 'wx_paycallback') return undefined;
+  return { errcode: ErrorCodes.NOT_CALLBACK, errmsg: `${fn} only accepts WeChat Pay callbacks` };
+}
+
 /** The only reply WeChat Pay takes as an acknowledgement (platform-facts §3). */
 export const ACK = { errcode: 0, errmsg: 'SUCCESS' } as const;
 
@@ -483,13 +492,8 @@ export async function handlePaymentCallback(
   caller: Caller,
   event: unknown,
 ): Promise<ErrorReply> {
-  if (caller.source !== 'wx_paycallback') {
-    // A mini-program user can invoke this function directly: refuse without writing anything.
-    return {
-      errcode: ErrorCodes.NOT_CALLBACK,
-      errmsg: 'userpaynotify only accepts WeChat Pay callbacks',
-    };
-  }
+  const refused = refuseUnlessWeChatPay(caller, 'userpaynotify');
+  if (refused) return refused;
   const now = deps.now();
   try {
     const e = (event && typeof event === 'object' ? event : {}) as Record<string, unknown>;
@@ -703,12 +707,8 @@ export async function handleRefundCallback(
   caller: Caller,
   event: unknown,
 ): Promise<ErrorReply> {
-  if (caller.source !== 'wx_paycallback') {
-    return {
-      errcode: ErrorCodes.NOT_CALLBACK,
-      errmsg: 'payrefundnotify only accepts WeChat Pay callbacks',
-    };
-  }
+  const refused = refuseUnlessWeChatPay(caller, 'payrefundnotify');
+  if (refused) return refused;
   try {
     const tradeno = refundEventTradeNo(event);
     if (!isTradeNo(tradeno)) {
