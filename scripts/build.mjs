@@ -27,6 +27,21 @@ function localConfig() {
   }
 }
 
+/** The latest modification time among these files and everything below these folders. */
+function newestMtime(paths) {
+  let newest = 0;
+  for (const p of paths) {
+    const stat = fs.statSync(p);
+    newest = Math.max(
+      newest,
+      stat.isDirectory()
+        ? newestMtime(fs.readdirSync(p).map((name) => path.join(p, name)))
+        : stat.mtimeMs,
+    );
+  }
+  return newest;
+}
+
 async function buildEmulator() {
   const dir = path.join(root, 'emulator');
   const entries = ['cli', 'index', 'client', 'functions/worker']
@@ -46,13 +61,17 @@ async function buildEmulator() {
   });
   fs.chmodSync(path.join(dir, 'dist', 'cli.js'), 0o755);
   // Type declarations for projects that use the package's JS API (startEmulator, createWx).
-  execFileSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json')],
-    {
+  // tsc takes seconds, so only when a source changed: npm start and npm test build every time.
+  const declarations = path.join(dir, 'dist', 'index.d.ts');
+  const config = path.join(dir, 'tsconfig.build.json');
+  if (
+    !fs.existsSync(declarations) ||
+    newestMtime([path.join(dir, 'src'), config]) > fs.statSync(declarations).mtimeMs
+  ) {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config], {
       stdio: 'inherit',
-    },
-  );
+    });
+  }
 }
 
 async function buildFunctions() {
