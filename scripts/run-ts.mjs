@@ -1,10 +1,14 @@
-// Runs a TypeScript entry on plain Node (the chaos run, the benchmarks): bundles it with esbuild
-// into node_modules/.cache (ignored by git, ESLint and Prettier; external packages resolve from
-// the project), pointing imports of the emulator's sources at the built package (emulator/dist)
-// so function workers resolve, then runs it in a child process with the given arguments.
+// TypeScript on plain Node for the project's scripts: `runTypeScript` bundles an entry with
+// esbuild into node_modules/.cache (ignored by git, ESLint and Prettier; external packages resolve
+// from the project), pointing imports of the emulator's sources at the built package
+// (emulator/dist) so function workers resolve, and runs it in a child process (the chaos run, the
+// benchmarks); `loadTypeScript` bundles an entry whole and returns its exports in this process
+// (deploy, doctor).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,4 +44,25 @@ export async function runTypeScript(entry, args) {
   });
   const result = spawnSync(process.execPath, [out, ...args], { stdio: 'inherit', cwd: root });
   return result.status ?? 2;
+}
+
+/** Bundles `entry` (relative to the project root) into a temporary file and returns its exports. */
+export async function loadTypeScript(entry) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudpay-'));
+  const outfile = path.join(dir, `${path.basename(entry, '.ts')}.cjs`);
+  try {
+    await esbuild.build({
+      entryPoints: [path.join(root, entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      logLevel: 'warning',
+    });
+    return createRequire(import.meta.url)(outfile);
+  } finally {
+    // The module is loaded: the file is no longer needed.
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
