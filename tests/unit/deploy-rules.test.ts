@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TRIGGER_CREATED, type CloudUploader } from '../../deploy/src/ci';
-import { DEFAULT_TIMEOUTS, runDeploy, type DeployOptions } from '../../deploy/src/deploy';
+import { runDeploy, type DeployOptions } from '../../deploy/src/deploy';
+import { offlineDeploy } from './support/offline-deploy';
 import { planDatabase } from '../../deploy/src/plan';
 import {
   applyRules,
@@ -277,27 +278,7 @@ describe('npm run deploy -- --rules', () => {
   }
 
   function deploy(overrides: Partial<DeployOptions>): { options: DeployOptions; output: string[] } {
-    const output: string[] = [];
-    return {
-      output,
-      options: {
-        root,
-        env,
-        log: (line) => output.push(line),
-        dryRun: false,
-        database: false,
-        rules: true,
-        skipTriggers: false,
-        timeouts: DEFAULT_TIMEOUTS,
-        openUploader: () => {
-          throw new Error('miniprogram-ci must not be loaded');
-        },
-        fetch: async () => {
-          throw new Error('no network in this test');
-        },
-        ...overrides,
-      },
-    };
+    return offlineDeploy({ root, env }, { rules: true, ...overrides });
   }
 
   test('--dry-run prints the exact request bodies, no signature or key, sends nothing', async () => {

@@ -20,6 +20,7 @@ import {
   type DeploySettings,
 } from '../../deploy/src/settings';
 import { TimeoutError, withTimeout } from '../../deploy/src/timeout';
+import { offlineDeploy } from './support/offline-deploy';
 import type { Fetch } from '../../deploy/src/wechat-api';
 
 const APPID = 'wx1234567890abcdef';
@@ -468,24 +469,7 @@ function deployOptions(overrides: Partial<DeployOptions>): {
   options: DeployOptions;
   output: string[];
 } {
-  const output: string[] = [];
-  const options: DeployOptions = {
-    root,
-    env: goodEnv(),
-    log: (line) => output.push(line),
-    dryRun: false,
-    database: false,
-    skipTriggers: false,
-    timeouts: DEFAULT_TIMEOUTS,
-    openUploader: () => {
-      throw new Error('miniprogram-ci must not be loaded');
-    },
-    fetch: async () => {
-      throw new Error('no network in this test');
-    },
-    ...overrides,
-  };
-  return { options, output };
+  return offlineDeploy({ root, env: goodEnv() }, overrides);
 }
 
 describe('runDeploy', () => {

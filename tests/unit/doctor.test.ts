@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_TIMEOUTS, runDeploy, type DeployOptions } from '../../deploy/src/deploy';
+import { runDeploy, type DeployOptions } from '../../deploy/src/deploy';
+import { offlineDeploy } from './support/offline-deploy';
 import {
   appFacts,
   checkBundles,
@@ -307,27 +308,13 @@ describe('deploy runs the pre-flight checks before any network', () => {
     options: DeployOptions;
     output: string[];
   } {
-    const output: string[] = [];
-    return {
-      output,
-      options: {
-        root,
-        env: settingsEnv,
-        log: (line) => output.push(line),
-        dryRun: false,
-        database: false,
-        skipTriggers: false,
-        timeouts: DEFAULT_TIMEOUTS,
-        openUploader: () => {
-          throw new Error('miniprogram-ci must not be loaded');
-        },
-        fetch: async () => {
-          throw new Error('no network in this test');
-        },
+    return offlineDeploy(
+      { root, env: settingsEnv },
+      {
         preflight: (log) => runDoctor({ root, env: goodEnv, facts: FACTS, log }) === 0,
         ...overrides,
       },
-    };
+    );
   }
 
   test('a failing check stops a real deploy: no upload, no request', async () => {
