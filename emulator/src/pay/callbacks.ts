@@ -379,8 +379,12 @@ export class CallbackDispatcher {
 
   /** One attempt: apply a fault, if any, then deliver (or not). */
   private async attempt(n: Notification, trigger: AttemptTrigger, due: number): Promise<void> {
-    // A lost notification's scheduled attempts are all dropped; an operator's resend still goes.
-    if (n.lost && trigger !== 'resend') {
+    // A lost notification's scheduled attempts are all dropped (they take no fault rule); an
+    // operator's resend still goes, unless a `lose` rule takes that one too.
+    const alreadyLost = n.lost && trigger !== 'resend';
+    const fault = alreadyLost ? undefined : this.takeFault(n);
+    if (alreadyLost || fault?.action === 'lose') {
+      n.lost = true;
       this.record(n, due, {
         trigger,
         fault: 'lose',
@@ -390,18 +394,7 @@ export class CallbackDispatcher {
       this.afterFailure(n, due);
       return;
     }
-    const fault = this.takeFault(n);
     switch (fault?.action) {
-      case 'lose':
-        n.lost = true;
-        this.record(n, due, {
-          trigger,
-          fault: 'lose',
-          outcome: 'dropped',
-          verdict: 'lost: this notification never reaches the function (lose fault)',
-        });
-        this.afterFailure(n, due);
-        return;
       case 'drop':
         this.record(n, due, {
           trigger,
