@@ -8,6 +8,7 @@
  */
 import type { RunningEmulator } from '../../emulator/src';
 import { RETRY_DELAYS_MS } from '../../emulator/src/pay/callbacks';
+import { control } from '../support/emulator';
 
 /** A user's mini-program, as a script sees it (built on createWx in the test). */
 export interface Shopper {
@@ -109,23 +110,6 @@ interface Plan {
   user: number;
   behaviour: Behaviour;
   fault: Fault;
-}
-
-async function control(
-  emu: RunningEmulator,
-  method: string,
-  route: string,
-  body?: unknown,
-): Promise<unknown> {
-  const response = await fetch(`${emu.url}/emulator/v1${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as unknown;
-  if (!response.ok)
-    throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 async function injectFault(
@@ -347,7 +331,7 @@ function count(values: string[]): Record<string, number> {
 
 async function ordersOf(emu: RunningEmulator): Promise<StoredOrder[]> {
   return (
-    (await control(emu, 'GET', '/collections/USERPAYLOG/documents')) as { documents: StoredOrder[] }
+    await control<{ documents: StoredOrder[] }>(emu, 'GET', '/collections/USERPAYLOG/documents')
   ).documents;
 }
 
@@ -359,11 +343,9 @@ async function checkInvariants(
   const violations: string[] = [];
   const orders = new Map((await ordersOf(emu)).map((o) => [o.tradeno, o]));
   const unlocks = (
-    (await control(emu, 'GET', '/collections/USERUNLOCK/documents')) as {
-      documents: StoredUnlock[];
-    }
+    await control<{ documents: StoredUnlock[] }>(emu, 'GET', '/collections/USERUNLOCK/documents')
   ).documents;
-  const sandbox = ((await control(emu, 'GET', '/pay/orders')) as { orders: SandboxOrder[] }).orders;
+  const sandbox = (await control<{ orders: SandboxOrder[] }>(emu, 'GET', '/pay/orders')).orders;
   const now = emu.clock.now();
   const unlockByTrade = new Map(unlocks.map((u) => [u.tradeno, u]));
   const paymentByTrade = new Map(sandbox.map((p) => [p.outTradeNo, p]));
