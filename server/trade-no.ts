@@ -5,8 +5,9 @@ import { formatPayTime } from './time';
  * WeChat Pay's out_trade_no: 6–32 characters of letters, digits, `_` and `-`, unique per merchant.
  * Ours: `CP` + the UTC+8 second (14 digits, readable in the merchant platform) + 12 base32
  * characters from the OS's CSPRNG (60 bits): 28 characters. A collision within one second is
- * astronomically unlikely, and the unique index on `tradeno` turns even that into a retry
- * rather than two orders sharing a number (the recipe used 6 Math.random digits).
+ * astronomically unlikely, and the order's `_id` being the trade number turns even that into a
+ * refused insert (the user taps again) rather than two orders sharing a number (the recipe used
+ * 6 Math.random digits).
  */
 export const TRADE_NO_PATTERN = /^[A-Za-z0-9_-]{6,32}$/;
 
