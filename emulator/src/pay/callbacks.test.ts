@@ -8,7 +8,7 @@ import {
   pay,
   stopHarness,
   type Harness,
-} from './sandbox-harness';
+} from './test-support/sandbox-harness';
 import {
   RETRY_DELAYS_MS,
   judgeReply,

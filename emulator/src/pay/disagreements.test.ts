@@ -9,7 +9,7 @@ import {
   pay,
   stopHarness,
   type Harness,
-} from './sandbox-harness';
+} from './test-support/sandbox-harness';
 
 /**
  * The sandbox disagreeing with the merchant, as WeChat Pay sometimes does. Field values and codes

@@ -1,6 +1,6 @@
-import { Clock } from '../clock';
-import type { DeliveryOutcome, DeliveryRequest } from './callbacks';
-import { PaySandbox, type OrderView } from './sandbox';
+import { Clock } from '../../clock';
+import type { DeliveryOutcome, DeliveryRequest } from '../callbacks';
+import { PaySandbox, type OrderView } from '../sandbox';
 
 /**
  * A PaySandbox for the emulator's unit tests, with an injected delivery and the emulated clock:
