@@ -243,7 +243,15 @@ export class DatabaseService implements EmulatorService {
     try {
       const journal = new Journal(dataDir, { warn });
       for (const entry of journal.read()) this.store.replay(entry);
-      journal.rewrite(compactedEntries(this.store));
+      try {
+        journal.rewrite(compactedEntries(this.store));
+      } catch (err) {
+        // No room for a compacted copy (disk full): carry on with the journal as it is.
+        warn(
+          `could not compact the journal at start, carrying on with it as it is: ${(err as Error).message}`,
+        );
+        journal.resume();
+      }
       journal.liveEntries = () => compactedEntries(this.store);
       this.journal = journal;
       this.releaseLock = release;
