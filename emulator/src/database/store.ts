@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Query, update as applyModifier } from 'mingo';
+import { Query } from 'mingo';
 import { EmulatorError } from '../errors';
 import { candidateIds, CollectionIndex, conditionsOf, fieldValue, type IndexSpec } from './indexes';
 import { compileQuery } from './queries';
+import { applyUpdate, equalityFields } from './updates';
 import { Transactions, type Overlay, type Transaction } from './transactions';
+import { checkDocumentLimits } from './limits';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
 
 export type { IndexSpec } from './indexes';
@@ -202,7 +204,7 @@ export class Store {
       writes.push({ collection: name, id, before: null, after: { _id: id, ...doc }, kind: 'add' });
     }
     this.checkUnique(collection, writes, overlay);
-    if (txn) this.transactions.stage(txn, writes);
+    if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return writes.map((w) => w.id);
   }
@@ -246,7 +248,7 @@ export class Store {
       upsertedId = id;
     }
     this.checkUnique(collection, writes, overlay);
-    if (txn) this.transactions.stage(txn, writes);
+    if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return { updated: writes.length - (upsertedId === undefined ? 0 : 1), upsertedId };
   }
@@ -265,7 +267,7 @@ export class Store {
       after: null,
       kind: 'remove',
     }));
-    if (txn) this.transactions.stage(txn, writes);
+    if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return writes.length;
   }
@@ -358,6 +360,11 @@ export class Store {
         this.putCommitted(this.collection(w.collection), w.id, w.doc);
       }
     }
+  }
+
+  /** The ids of a collection's committed documents (compaction walks them one at a time). */
+  documentIds(name: string): DocId[] {
+    return [...this.collection(name).docs.keys()];
   }
 
   /** Every collection and document, for compaction and export (copies). */
@@ -455,6 +462,12 @@ export class Store {
     return found.sort((a, b) => a.at - b.at).map((f) => f.doc);
   }
 
+  /** Stages writes in a transaction once their documents are within the limits. */
+  private stage(txn: Transaction, writes: Write[]): void {
+    checkLimits(writes);
+    this.transactions.stage(txn, writes);
+  }
+
   /** Stores (or, with null, removes) a committed document, keeping order and indexes current. */
   private putCommitted(collection: Collection, id: DocId, doc: Doc | null): void {
     const previous = collection.docs.get(id);
@@ -484,7 +497,10 @@ export class Store {
    */
   private commitWrites(writes: Write[], transactionId?: string): void {
     if (!writes.length) return;
-    if (!transactionId) this.transactions.refuseLocked(writes);
+    if (!transactionId) {
+      checkLimits(writes); // a transaction's writes were checked when staged
+      this.transactions.refuseLocked(writes);
+    }
     this.persist({
       op: 'write',
       writes: writes.map((w) => ({ collection: w.collection, id: w.id, doc: w.after })),
@@ -560,6 +576,11 @@ export class Store {
   }
 }
 
+/** Nesting depth and size of every document a write would store (limits.ts). */
+function checkLimits(writes: Write[]): void {
+  for (const w of writes) if (w.after) checkDocumentLimits(w.after, w.before ? 'update' : 'insert');
+}
+
 /** A document as a reader with `overlay` (a transaction's view, if any) sees it. */
 function viewDoc(collection: Collection, overlay: Overlay | undefined, id: DocId): Doc | null {
   if (overlay?.has(id)) return overlay.get(id) ?? null;
@@ -581,47 +602,6 @@ function isExactHit(doc: Doc, filter: Doc): boolean {
     if (!Object.is(fieldValue(doc, field), value)) return false;
   }
   return true;
-}
-
-function applyUpdate(before: Doc, spec: UpdateSpec): Doc {
-  if (spec.kind === 'replace') {
-    if ('_id' in spec.doc && !sameValue(spec.doc._id, before._id)) {
-      throw new EmulatorError('INVALID_PARAM', 'a replacement document may not change _id');
-    }
-    return { ...clone(spec.doc), _id: before._id };
-  }
-  const after = clone(before);
-  try {
-    applyModifier(
-      after,
-      spec.modifier as Parameters<typeof applyModifier>[1],
-      undefined,
-      undefined,
-      { cloneMode: 'deep' },
-    );
-  } catch (err) {
-    throw new EmulatorError('DATABASE_REQUEST_FAILED', `invalid update: ${(err as Error).message}`);
-  }
-  if (!sameValue(after._id, before._id)) {
-    throw new EmulatorError('INVALID_PARAM', 'an update may not change _id');
-  }
-  return after;
-}
-
-/** The top-level equality conditions of a filter: what an upsert's new document starts from. */
-function equalityFields(filter: Doc): Doc {
-  const seed: Doc = {};
-  for (const [key, value] of Object.entries(filter)) {
-    if (key.startsWith('$') || key.includes('.')) continue;
-    const isOperator =
-      value !== null &&
-      typeof value === 'object' &&
-      !(value instanceof Date) &&
-      !(value instanceof RegExp) &&
-      Object.keys(value).some((k) => k.startsWith('$'));
-    if (!isOperator && !(value instanceof RegExp)) seed[key] = clone(value);
-  }
-  return seed;
 }
 
 /** MongoDB's duplicate-key message, under the platform's generic database failure code. */
