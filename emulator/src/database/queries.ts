@@ -1,5 +1,6 @@
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
+import { mongoQuery } from './mingo-context';
 import type { Doc } from './values';
 
 /**
@@ -26,8 +27,9 @@ export function compileQuery(filter: Doc): Query<Doc> {
   }
   let query: Query<Doc>;
   try {
-    query = new Query<Doc>(filter, {});
+    query = mongoQuery(filter);
   } catch (err) {
+    if (err instanceof EmulatorError) throw err;
     throw new EmulatorError(
       'DATABASE_INVALID_OPERRATOR',
       `invalid query: ${(err as Error).message}`,

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
 import { candidateIds, CollectionIndex, conditionsOf, fieldValue, type IndexSpec } from './indexes';
 import { compileQuery } from './queries';
 import { applyUpdate, equalityFields } from './updates';
 import { Transactions, type Overlay, type Transaction } from './transactions';
 import { checkDocumentLimits } from './limits';
+import { mongoQuery } from './mingo-context';
+import { projectDocs } from './projection';
+import { checkFieldNames } from './write-checks';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
 
 export type { IndexSpec } from './indexes';
@@ -78,7 +81,7 @@ interface Collection {
 }
 
 /** An empty query, for sorting, paging and projecting documents already filtered. */
-const ALL = new Query<Doc>({}, {});
+const ALL = mongoQuery({});
 
 const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 
@@ -163,11 +166,15 @@ export class Store {
   /** Documents matching `filter`, sorted, paged and projected; copies, never the stored objects. */
   find(name: string, filter: Doc, options: FindOptions = {}, transactionId?: string): Doc[] {
     const docs = this.matching(name, filter, this.transactions.find(transactionId));
-    let cursor = ALL.find<Doc>(docs, options.projection);
+    let cursor = ALL.find<Doc>(docs);
     if (options.order?.length) cursor = cursor.sort(Object.fromEntries(options.order));
     if (options.offset) cursor = cursor.skip(options.offset);
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
-    return cursor.all().map((doc) => clone(doc));
+    // Projected last, on copies (projection.ts: MongoDB's rules where mingo differs).
+    return projectDocs(
+      cursor.all().map((doc) => clone(doc)),
+      options.projection,
+    );
   }
 
   count(name: string, filter: Doc, transactionId?: string): number {
@@ -192,6 +199,7 @@ export class Store {
     const seen = new Set<DocId>();
     for (const input of docs) {
       const doc = clone(input);
+      checkFieldNames(doc);
       if (doc._id === undefined) doc._id = newDocId();
       const id = doc._id;
       if (!isDocId(id)) {
@@ -228,7 +236,7 @@ export class Store {
     const targets = options.multi ? matched : matched.slice(0, 1);
     const writes: Write[] = [];
     for (const before of targets) {
-      const after = applyUpdate(before, spec);
+      const after = applyUpdate(before, spec, filter);
       if (sameValue(before, after)) continue;
       const kind: ChangeKind = spec.kind === 'replace' ? 'replace' : 'update';
       writes.push({
@@ -243,7 +251,7 @@ export class Store {
     if (!targets.length && options.upsert) {
       const seed = spec.kind === 'replace' ? {} : equalityFields(filter);
       const id = isDocId(filter._id) ? filter._id : newDocId();
-      const after = applyUpdate({ ...seed, _id: id }, spec);
+      const after = applyUpdate({ ...seed, _id: id }, spec, filter);
       writes.push({ collection: name, id, before: null, after, kind: 'add' });
       upsertedId = id;
     }
