@@ -8,7 +8,8 @@ import { runWithSdk } from '../support/sdk';
  * wx-server-sdk and the emulator's sandbox made to disagree with the app (emulator/docs/pay.md,
  * "WeChat Pay disagreeing"). Status values are WeChat Pay v2's: queryOrder `trade_state`,
  * `err_code` ORDERNOTEXIST; queryRefund `refund_status_$n` SUCCESS / REFUNDCLOSE / CHANGE
- * (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php, chapters 9_2 and 9_5).
+ * (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php, chapters 9_2 and 9_5). The app's errmsg texts
+ * are this project's own (server/payments.ts), not the platform's.
  */
 
 interface Order {

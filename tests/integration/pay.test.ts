@@ -4,6 +4,9 @@ import type { OrderView } from '../../emulator/src/pay';
 import { runWithSdk } from '../support/sdk';
 
 /**
+ * Wording: WeChat Pay's Chinese err_code_des / return_msg phrases are the platform's (WeChat Pay v2
+ * docs); everything after them, and every English message, is the emulator's wording.
+ *
  * The CloudPay sandbox driven by the real wx-server-sdk: WeChat's validation answers, the order
  * lifecycle through the control routes, and notifications delivered to fixture functions.
  */

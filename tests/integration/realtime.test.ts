@@ -1,6 +1,6 @@
 // Realtime watch: the REAL @cloudbase/database 1.4.3 realtime client (and raw frames where that
 // client cannot go) against the emulator's /ws/realtime, with writes from the store, the real
-// wx-server-sdk and transactions.
+// wx-server-sdk and transactions. Refusal texts (e.g. the 401 body) are the emulator's wording.
 import { Db, type Query } from '@cloudbase/database';
 import WebSocket from 'ws';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
