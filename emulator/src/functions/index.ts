@@ -8,6 +8,7 @@ import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
 import { Instance, locateWorker, type RunResult } from './instance';
+import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
 
 /** The openid the control API's invoke uses when none is given: one fixed local user. */
@@ -220,7 +221,12 @@ export class FunctionsService implements EmulatorService {
       name,
       source,
       openid,
-      event: request.data ?? {},
+      event: platformEvent(request.data, {
+        source,
+        openid,
+        appid: request.appid ?? this.ctx.config.appid,
+        clientIp: request.clientIp ?? '127.0.0.1',
+      }),
       startedAt: new Date(this.ctx.clock.now()).toISOString(),
       durationMs: 0,
       coldStart: false,
@@ -300,13 +306,12 @@ export class FunctionsService implements EmulatorService {
     record.coldStart = coldStart;
     record.instanceId = instance.id;
 
-    const perInvocation: Record<string, string> = {
-      WX_OPENID: record.openid,
-      WX_APPID: request.appid ?? this.ctx.config.appid,
-      WX_UNIONID: '',
-      WX_CLIENTIP: request.clientIp ?? '127.0.0.1',
-      TCB_SOURCE: record.source,
-    };
+    const { set: perInvocation, unset } = invocationEnv({
+      source: record.source,
+      openid: record.openid,
+      appid: request.appid ?? this.ctx.config.appid,
+      clientIp: request.clientIp ?? '127.0.0.1',
+    });
     const env = { ...this.instanceEnv(name, instance.id), ...perInvocation };
     delete env.PATH;
     const context = {
@@ -335,6 +340,7 @@ export class FunctionsService implements EmulatorService {
           event: record.event,
           context,
           env: perInvocation,
+          unset,
         },
         config.timeoutMs,
       );
@@ -564,8 +570,11 @@ export class FunctionsService implements EmulatorService {
       SCF_NAMESPACE: envId,
       SCF_FUNCTIONNAME: name,
       SCF_FUNCTIONVERSION: '$LATEST',
-      WX_CONTEXT_KEYS: 'WX_OPENID,WX_APPID,WX_UNIONID,WX_CLIENTIP',
-      TCB_CONTEXT_KEYS: 'TCB_SOURCE',
+      // @cloudbase/node-sdk 2.1.x (wx-server-sdk 2.1.x-2.2.x) reads TCB_CONTEXT_CNFG only when
+      // TCB_CONTEXT_KEYS names it, and otherwise falls back to the in-cloud hosts; newer ones
+      // read it regardless (their lib/cloudbase.js getCloudbaseContext).
+      TCB_CONTEXT_KEYS: 'TCB_SOURCE,TCB_CONTEXT_CNFG',
+      WX_CONTEXT_KEYS,
       // The SDK prints every database call unless SILENCE is set; the cloud sets it too.
       SILENCE: 'true',
     };
