@@ -126,7 +126,7 @@ port.on('message', (message: InvokeMessage) => {
 
 async function invoke(message: InvokeMessage): Promise<void> {
   Object.assign(process.env, message.env);
-  for (const key of message.unset ?? []) delete process.env[key];
+  for (const key of message.unset ?? []) Reflect.deleteProperty(process.env, key);
   const me: Current = { id: message.invocationId, returned: false, pending: 0 };
   current = me;
   try {
