@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { ScheduledTask } from '../clock';
 import { EmulatorError } from '../errors';
-import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
+import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
 import { Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
@@ -116,8 +116,10 @@ interface Pool {
 export class FunctionsService implements EmulatorService {
   readonly name = 'functions' as const;
   readonly actions: Record<string, ActionHandler> = {
-    'functions.invokeFunction': (body) => this.invokeFromSdk(body),
+    'functions.invokeFunction': (body, actionCtx) => this.invokeFromSdk(body, actionCtx),
   };
+  /** wx.cloud.callFunction: from a mini-program it runs as wx_client with the caller's OPENID. */
+  readonly clientActions = ['functions.invokeFunction'] as const;
 
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
@@ -404,7 +406,10 @@ export class FunctionsService implements EmulatorService {
   }
 
   /** functions.invokeFunction: another function (or any SDK user) calls one by name. */
-  private async invokeFromSdk(body: Record<string, unknown>): Promise<unknown> {
+  private async invokeFromSdk(
+    body: Record<string, unknown>,
+    actionCtx?: ActionContext,
+  ): Promise<unknown> {
     const name = body.function_name;
     if (typeof name !== 'string' || !name) {
       throw new EmulatorError('INVALID_PARAM', 'functions.invokeFunction needs function_name');
@@ -418,13 +423,16 @@ export class FunctionsService implements EmulatorService {
       }
     }
     const caller = this.caller.getStore();
-    // The callee runs as the same user; its SOURCE is the caller's with `scf` appended, which is
-    // also what the SDK sends in X-TCB-Source (`${TCB_SOURCE},scf`).
+    // From a mini-program (POST /admin/client) the function runs as that user with SOURCE
+    // wx_client, as wx.cloud.callFunction does. From a function, the callee runs as the same
+    // user; its SOURCE is the caller's with `scf` appended, which is also what the SDK sends in
+    // X-TCB-Source (`${TCB_SOURCE},scf`).
+    const client = actionCtx?.client;
     const outcome = await this.invoke({
       name,
       data,
-      openid: caller?.openid ?? '',
-      source: caller ? `${caller.source},scf` : 'scf',
+      openid: client?.openid ?? caller?.openid ?? '',
+      source: client ? 'wx_client' : caller ? `${caller.source},scf` : 'scf',
     });
     if ('errCode' in outcome) {
       throw new EmulatorError(
