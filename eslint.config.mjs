@@ -36,7 +36,10 @@ export default tseslint.config(
       'tests/fixtures/sdk-functions/**/*.js',
       'tests/fixtures/platform-functions/**/*.js',
     ],
-    languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { exports: 'writable', Buffer: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
