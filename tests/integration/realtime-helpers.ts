@@ -40,6 +40,23 @@ export function realDb(url: string, openid: string, envId = 'local-env'): Db {
   return new Db({ env: envId });
 }
 
+/**
+ * Closes the real client's shared socket (`Db.ws`) as "no listeners left" (3001), so it does not
+ * try to reconnect to a stopped emulator, and resolves once the socket reports closed. The client
+ * logs that close event; waiting for it keeps the log inside the test file's lifetime (jest
+ * otherwise reports "Cannot log after tests are done").
+ */
+export async function closeSharedSocket(): Promise<void> {
+  const shared = Db.ws as { _ws?: WebSocket; close(code: number): void } | undefined;
+  const socket = shared?._ws;
+  if (!shared || !socket) return;
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  shared.close(3001);
+  // ws emits 'close' before the client's onclose handler runs in the same tick: let it log.
+  await closed;
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Collects values and lets a test await the n-th one or one matching a predicate. */
 export class Inbox<T> {
   readonly items: T[] = [];
