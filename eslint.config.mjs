@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     // Function folders as DevTools uploads them: CommonJS `exports.main`.
-    files: ['tests/fixtures/functions/**/*.js'],
+    files: ['tests/fixtures/functions/**/*.js', 'emulator/bin/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
