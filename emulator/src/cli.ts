@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { exportDataDir, importIntoDataDir, lockHolder } from './database/portable';
+import { lockHolder } from './database/lock';
+import { exportDataDir, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 

@@ -19,3 +19,15 @@ export class EmulatorError extends Error {
 export function assert(condition: unknown, code: string, message: string): asserts condition {
   if (!condition) throw new EmulatorError(code, message);
 }
+
+/**
+ * The one error for a platform feature the emulator knowingly does not emulate (listed in
+ * emulator/docs/): never a silent success or a misleading "unknown operator". The code is the
+ * emulator's own (the cloud has none for this); the SDK maps it to errCode -501001.
+ */
+export function notEmulated(feature: string): EmulatorError {
+  return new EmulatorError(
+    'FEATURE_NOT_EMULATED',
+    `wxcloud-emulator does not emulate ${feature}; see emulator/docs/`,
+  );
+}

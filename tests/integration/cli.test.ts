@@ -145,9 +145,12 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       child.once('exit', (code) => resolve({ code, out }));
     });
+  // The killed emulator's lock is stale: export takes it over and says so (stderr).
   expect(await run(['export', file])).toEqual({
     code: 0,
-    out: `exported 19 documents from ${dataDir} to ${file}\n`,
+    out:
+      `wxcloud-emulator: taking over the lock ${path.join(dataDir, 'database', 'LOCK')} left by pid ${second.child.pid}, which no longer runs (it was killed or crashed)\n` +
+      `exported 19 documents from ${dataDir} to ${file}\n`,
   });
   const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     collections: Record<string, unknown[]>;

@@ -110,7 +110,12 @@ interface JsQuery {
 interface JsCollection extends JsQuery {
   doc(id: string | number): JsDoc;
   add(data: object): Promise<unknown>;
+  aggregate(): JsAggregate;
 }
+/** The JS client's Aggregation: each stage method pushes a stage and returns the same object. */
+type JsAggregate = Record<AggregateStage, (param: unknown) => JsAggregate> & {
+  end(): Promise<unknown>;
+};
 interface JsDoc {
   field(projection: object): JsDoc;
   get(): Promise<unknown>;
@@ -187,6 +192,62 @@ type R_update = { stats: { updated: number }; errMsg: string };
 type R_remove = { stats: { removed: number }; errMsg: string };
 type R_add = { _id: string | number; errMsg: string };
 type R_set = { _id: string | number; stats: { updated: number; created: number }; errMsg: string };
+type R_aggregate = { list: Record<string, unknown>[]; errMsg: string };
+
+/** The stage methods of the mini-program's Aggregate (reference-sdk-api/database/aggregate). */
+const AGGREGATE_STAGES = [
+  'addFields',
+  'bucket',
+  'bucketAuto',
+  'count',
+  'geoNear',
+  'group',
+  'limit',
+  'lookup',
+  'match',
+  'project',
+  'replaceRoot',
+  'sample',
+  'skip',
+  'sort',
+  'sortByCount',
+  'unwind',
+] as const;
+type AggregateStage = (typeof AGGREGATE_STAGES)[number];
+
+/**
+ * `collection.aggregate()`: stage methods chain (each returns the same Aggregate, as in the
+ * mini-program) and `end()` runs it, answering `{list, errMsg: 'collection.aggregate:ok'}`.
+ * The stages are recorded and handed to the JS client's Aggregation at end(), after the transport
+ * is installed.
+ */
+export type MiniAggregate = { [K in AggregateStage]: (param: unknown) => MiniAggregate } & {
+  end<O extends Options<R_aggregate>>(options?: O): WxReturn<O, R_aggregate>;
+};
+
+function createAggregate(collection: () => JsCollection): MiniAggregate {
+  const stages: [AggregateStage, unknown][] = [];
+  const aggregate = {
+    end<O extends Options<R_aggregate>>(options?: O): WxReturn<O, R_aggregate> {
+      return withCallbacks('collection.aggregate', options as O, async () => {
+        const res = await call('collection.aggregate', () => {
+          useTransport();
+          let built = collection().aggregate();
+          for (const [stage, param] of stages) built = built[stage](param);
+          return built.end();
+        });
+        return { list: res.data as Record<string, unknown>[], errMsg: 'collection.aggregate:ok' };
+      });
+    },
+  } as MiniAggregate;
+  for (const stage of AGGREGATE_STAGES) {
+    aggregate[stage] = (param: unknown) => {
+      stages.push([stage, param]);
+      return aggregate;
+    };
+  }
+  return aggregate;
+}
 
 export class MiniQuery {
   constructor(
@@ -278,6 +339,10 @@ export class MiniCollection extends MiniQuery {
 
   doc(id: string | number): MiniDocument {
     return new MiniDocument(this.slot, () => this.collection().doc(id), id);
+  }
+
+  aggregate(): MiniAggregate {
+    return createAggregate(this.collection);
   }
 
   add<O extends { data: object } & WxCallbacks<R_add>>(options: O): WxReturn<O, R_add> {

@@ -8,7 +8,14 @@ export type {
   UiCall,
 } from './wx';
 export { CLIENT_MAX_LIMIT } from './database';
-export type { MiniCollection, MiniDatabase, MiniDocument, MiniQuery, Watcher } from './database';
+export type {
+  MiniAggregate,
+  MiniCollection,
+  MiniDatabase,
+  MiniDocument,
+  MiniQuery,
+  Watcher,
+} from './database';
 export type { DecideFn, PayDecision, PaySheet, PaymentParams } from './pay';
 export type { FetchLike } from './http';
 export type { WxCallbacks, WxError } from './callbacks';

@@ -1,6 +1,7 @@
 import { EmulatorError } from '../errors';
 import type { EventLog } from '../events';
 import type { ActionContext, ActionHandler } from '../service';
+import { runPipeline } from './aggregate';
 import type { RulesEngine } from './rules';
 import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
 import { parseWire, toCanonical, type Doc } from './values';
@@ -144,6 +145,33 @@ export function createDatabaseActions(
         return { answer: { data: { total } }, count: total };
       }),
 
+    // aggregate(): `stages` is [{stageKey: '$match', stageValue: '<EJSON or JSON text>'}] as
+    // @cloudbase/database's Aggregation sends it; the answer's `list` holds EJSON strings.
+    'database.aggregateDocuments': (body, ctx) =>
+      run('database.aggregateDocuments', body, () => {
+        const name = validateCollectionName(body.collectionName);
+        const client = clientOf(ctx, 'database.aggregateDocuments', body);
+        let pipeline = stagesOf(body.stages, parse);
+        if (client) {
+          pipeline = client.rules.authorizeAggregate(
+            name,
+            pipeline,
+            client.openid,
+            'database.aggregateDocuments',
+          );
+        }
+        // A leading $match is the collection query itself (as MongoDB plans it): the store filters.
+        const [first, ...rest] = pipeline;
+        const leadingMatch =
+          first && '$match' in first ? asObject(first.$match, 'stages[0].$match') : undefined;
+        const txn = txnOf(body);
+        const docs = store.find(name, leadingMatch ?? {}, {}, txn);
+        const list = runPipeline(docs, leadingMatch ? rest : pipeline, {
+          collection: (other) => store.find(validateCollectionName(other), {}, {}, txn),
+        });
+        return { answer: { data: { list: list.map((d) => toCanonical(d)) } }, count: list.length };
+      }),
+
     'database.modifyDocument': (body, ctx) =>
       run('database.modifyDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
@@ -258,6 +286,25 @@ function asObject(value: unknown, what: string): Doc {
     throw new EmulatorError('INVALID_PARAM', `${what} must be an object`);
   }
   return value as Doc;
+}
+
+/** The SDK's `stages`: each `{stageKey, stageValue}` becomes `{[stageKey]: parsed value}`. */
+function stagesOf(raw: unknown, parse: (text: unknown, what: string) => unknown): Doc[] {
+  if (!Array.isArray(raw)) {
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      'stages must be an array of {stageKey, stageValue} (as @cloudbase/database sends them)',
+    );
+  }
+  return raw.map((stage: { stageKey?: unknown; stageValue?: unknown } | null, i) => {
+    if (!stage || typeof stage.stageKey !== 'string' || !stage.stageKey.startsWith('$')) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `stages[${i}].stageKey must be a string like "$match"`,
+      );
+    }
+    return { [stage.stageKey]: parse(stage.stageValue, `stages[${i}].stageValue`) };
+  });
 }
 
 function limitOf(raw: unknown): number {

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Hono } from 'hono';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
@@ -8,13 +6,8 @@ import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
 import { RealtimeServer } from './realtime';
 import { RulesEngine } from './rules';
-import {
-  compactedEntries,
-  exportStore,
-  importIntoStore,
-  lockFile,
-  type ExportFile,
-} from './portable';
+import { acquireLock } from './lock';
+import { compactedEntries, exportStore, importIntoStore, type ExportFile } from './portable';
 import {
   Store,
   validateCollectionName,
@@ -42,6 +35,7 @@ export class DatabaseService implements EmulatorService {
   /** Realtime watch over WebSocket (realtime/), on the HTTP server's /ws/realtime. */
   readonly realtime: RealtimeServer;
   private journal: Journal | undefined;
+  private releaseLock: (() => void) | undefined;
   private declared: DeclaredCollection[] = [];
 
   constructor(readonly ctx: EmulatorContext) {
@@ -99,9 +93,12 @@ export class DatabaseService implements EmulatorService {
   async stop(): Promise<void> {
     this.realtime.stop();
     for (const id of this.store.openTransactionIds()) this.store.abortTransaction(id);
-    this.journal?.close();
+    const journal = this.journal;
     this.journal = undefined;
-    if (!this.ctx.config.inMemory) fs.rmSync(lockFile(this.ctx.config.dataDir), { force: true });
+    journal?.close();
+    await journal?.settled(); // a background compaction stops and removes its temporary file
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 
   // ---- the API other services and tests use -------------------------------------------------
@@ -230,13 +227,26 @@ export class DatabaseService implements EmulatorService {
     });
   }
 
-  /** Replays and compacts the journal, and marks the data dir as in use. */
+  /**
+   * Takes the data dir's lock (lock.ts: refuses a dir another emulator uses), replays the journal
+   * as a stream, compacts it, and keeps it open for appends (with background compaction).
+   */
   private openDataDir(dataDir: string): void {
-    const journal = new Journal(dataDir);
-    for (const entry of journal.read()) this.store.replay(entry);
-    journal.rewrite(compactedEntries(this.store));
-    this.journal = journal;
-    fs.mkdirSync(path.dirname(lockFile(dataDir)), { recursive: true });
-    fs.writeFileSync(lockFile(dataDir), String(process.pid));
+    const warn = (message: string): void => {
+      process.stderr.write(`wxcloud-emulator: ${message}\n`);
+      this.ctx.events.emit('emulator.warning', { service: 'database', message });
+    };
+    const release = acquireLock(dataDir, 'starting another emulator on it', warn);
+    try {
+      const journal = new Journal(dataDir, { warn });
+      for (const entry of journal.read()) this.store.replay(entry);
+      journal.rewrite(compactedEntries(this.store));
+      journal.liveEntries = () => compactedEntries(this.store);
+      this.journal = journal;
+      this.releaseLock = release;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 }

@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { EmulatorError } from '../errors';
 import { Journal } from './journal';
-import { Store, validateCollectionName } from './store';
+import { acquireLock } from './lock';
+import { Store, validateCollectionName, type JournalEntry } from './store';
 import { fromEjsonValue, toRelaxed, type Doc } from './values';
 
 /**
@@ -86,56 +85,67 @@ const offlineClock = {
   schedule: () => ({ cancel: () => undefined }),
 };
 
-export function lockFile(dataDir: string): string {
-  return path.join(dataDir, 'database', 'LOCK');
-}
+/** Warnings of offline use go to stderr, as the CLI's other messages do. */
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`wxcloud-emulator: ${message}\n`);
+};
 
-/** The pid of a live emulator using `dataDir`, if any (a stale lock from a killed one is ignored). */
-export function lockHolder(dataDir: string): number | undefined {
-  const file = lockFile(dataDir);
-  if (!fs.existsSync(file)) return undefined;
-  const pid = Number(fs.readFileSync(file, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+/** Runs `work` holding the data dir's lock, so no emulator starts on it meanwhile. */
+function withLock<T>(dataDir: string, purpose: string, work: () => T): T {
+  let release: () => void;
   try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
+    release = acquireLock(dataDir, purpose, warnOnStderr);
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}; while an emulator runs, use its control API (GET /emulator/v1/database/export, POST /emulator/v1/database/import)`,
+    );
+  }
+  try {
+    return work();
+  } finally {
+    release();
   }
 }
 
-export function exportDataDir(dataDir: string): ExportFile {
+/** Loads a data dir's journal into a fresh store, streaming it. */
+function loadDataDir(journal: Journal): Store {
   const store = new Store(offlineClock);
-  for (const entry of new Journal(dataDir).read()) store.replay(entry);
-  return exportStore(store, Date.now());
+  for (const entry of journal.read()) store.replay(entry);
+  return store;
+}
+
+export function exportDataDir(dataDir: string): ExportFile {
+  return withLock(dataDir, 'exporting', () =>
+    exportStore(loadDataDir(new Journal(dataDir, { warn: warnOnStderr })), Date.now()),
+  );
 }
 
 export function importIntoDataDir(
   dataDir: string,
   raw: unknown,
 ): { collections: number; documents: number } {
-  const holder = lockHolder(dataDir);
-  if (holder) {
-    throw new Error(
-      `an emulator (pid ${holder}) is using ${dataDir}; stop it first, or POST the file to /emulator/v1/database/import`,
-    );
-  }
-  const journal = new Journal(dataDir);
-  const store = new Store(offlineClock);
-  for (const entry of journal.read()) store.replay(entry);
-  const result = importIntoStore(store, raw);
-  journal.rewrite(compactedEntries(store));
-  journal.close();
-  return result;
+  return withLock(dataDir, 'importing', () => {
+    const journal = new Journal(dataDir, { warn: warnOnStderr });
+    const store = loadDataDir(journal);
+    const result = importIntoStore(store, raw);
+    journal.rewrite(compactedEntries(store));
+    journal.close();
+    return result;
+  });
 }
 
-/** The journal that rebuilds `store` as it is: one create per collection, one write per document. */
-export function compactedEntries(store: Store): import('./store').JournalEntry[] {
-  return store.dump().flatMap(({ name, docs }) => [
-    { op: 'create' as const, collection: name },
-    ...docs.map((doc) => ({
-      op: 'write' as const,
-      writes: [{ collection: name, id: doc._id as string | number, doc }],
-    })),
-  ]);
+/**
+ * The journal that rebuilds `store` as it is: one create per collection, one write per document,
+ * produced lazily (one document copied at a time), so compacting never holds a second copy of the
+ * data in memory.
+ */
+export function* compactedEntries(store: Store): Generator<JournalEntry> {
+  for (const { name } of store.listCollections()) {
+    yield { op: 'create', collection: name };
+    if (!store.hasCollection(name)) continue;
+    for (const id of store.documentIds(name)) {
+      const doc = store.get(name, id);
+      if (doc) yield { op: 'write', writes: [{ collection: name, id, doc }] };
+    }
+  }
 }

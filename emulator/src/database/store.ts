@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Query, update as applyModifier } from 'mingo';
 import { EmulatorError } from '../errors';
+import { checkDocumentLimits } from './limits';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
 
 /**
@@ -380,6 +381,11 @@ export class Store {
     }
   }
 
+  /** The ids of a collection's committed documents (compaction walks them one at a time). */
+  documentIds(name: string): DocId[] {
+    return [...this.collection(name).docs.keys()];
+  }
+
   /** Every collection and document, for compaction and export (copies). */
   dump(): { name: string; docs: Doc[] }[] {
     return [...this.collections.values()].map((c) => ({
@@ -494,6 +500,7 @@ export class Store {
    * open transaction has written, or one a commit changed since this transaction began, conflicts.
    */
   private stage(txn: Transaction, writes: Write[]): void {
+    checkLimits(writes);
     for (const w of writes) {
       if (this.lockHolder(w.collection, w.id, txn) || txn.snapshot.get(w.collection)?.has(w.id)) {
         throw conflict(w.collection, w.id);
@@ -517,6 +524,7 @@ export class Store {
   private commitWrites(writes: Write[], transactionId?: string): void {
     if (!writes.length) return;
     if (!transactionId) {
+      checkLimits(writes); // a transaction's writes were checked when staged
       for (const w of writes)
         if (this.lockHolder(w.collection, w.id)) throw conflict(w.collection, w.id);
     }
@@ -591,6 +599,11 @@ export class Store {
       }
     }
   }
+}
+
+/** Nesting depth and size of every document a write would store (limits.ts). */
+function checkLimits(writes: Write[]): void {
+  for (const w of writes) if (w.after) checkDocumentLimits(w.after, w.before ? 'update' : 'insert');
 }
 
 function compile(filter: Doc): Query<Doc> {

@@ -1,5 +1,6 @@
 import { BSONRegExp, EJSON } from 'bson';
 import { EmulatorError } from '../errors';
+import { MAX_NESTING_DEPTH } from './limits';
 
 /**
  * Values on the wire are canonical EJSON strings (the `bson` package's format, as the SDK sends
@@ -18,6 +19,14 @@ export function parseWire(text: unknown, what: string, now: number): unknown {
   try {
     parsed = EJSON.parse(text, { relaxed: true });
   } catch (err) {
+    // bson's EJSON reviver recurses: thousands of levels overflow the stack. Far past the
+    // database's nesting limit (limits.ts), so say that rather than "call stack size".
+    if (err instanceof RangeError) {
+      throw new EmulatorError(
+        'DATABASE_REQUEST_FAILED',
+        `${what} nests objects and arrays far deeper than the ${MAX_NESTING_DEPTH} levels the database allows`,
+      );
+    }
     throw new EmulatorError(
       'INVALID_PARAM',
       `${what} is not valid EJSON: ${(err as Error).message}`,

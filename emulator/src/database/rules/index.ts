@@ -118,6 +118,42 @@ export class RulesEngine {
     return query;
   }
 
+  /**
+   * A client aggregate: the pipeline's first `$match` is its query and must be a subset of the
+   * `read` rule, as for get() (CloudBase: a client aggregate is checked like a query; a pipeline
+   * that does not start with `$match` is judged as the empty query). Each `$lookup` reads another
+   * collection outside that query, so its collection's `read` rule must hold for the lookup's own
+   * leading `$match` (pipeline form) or for any document (emulator choice: conservative, as the
+   * cloud's exact check of joined collections is undocumented). '{openid}' is substituted in the
+   * whole pipeline.
+   */
+  authorizeAggregate(collection: string, pipeline: Doc[], openid: string, action: string): Doc[] {
+    const stages = substituteOpenid(pipeline, openid);
+    const leading = (list: unknown): Doc => {
+      const first = Array.isArray(list) ? (list[0] as Doc | undefined) : undefined;
+      const match = first?.$match;
+      return match && typeof match === 'object' && !Array.isArray(match) ? (match as Doc) : {};
+    };
+    this.enforce(collection, 'read', action, openid, () =>
+      this.checkQuery(this.rule(collection, 'read'), leading(stages), openid, () => UNKNOWN),
+    );
+    const lookups = (list: Doc[]): Doc[] =>
+      list.flatMap((stage) => {
+        const spec = stage.$lookup as Doc | undefined;
+        if (!spec || typeof spec !== 'object') return [];
+        const inner = Array.isArray(spec.pipeline) ? (spec.pipeline as Doc[]) : [];
+        return [spec, ...lookups(inner)];
+      });
+    for (const spec of lookups(stages)) {
+      if (typeof spec.from !== 'string') continue;
+      const from = spec.from;
+      this.enforce(from, 'read', action, openid, () =>
+        this.checkQuery(this.rule(from, 'read'), leading(spec.pipeline), openid, () => UNKNOWN),
+      );
+    }
+    return stages;
+  }
+
   /** A client insert: each document gets `_openid` = the caller (as the platform sets it). */
   authorizeCreate(collection: string, docs: Doc[], openid: string, action: string): Doc[] {
     const stamped = docs.map((doc) => ({ ...clone(doc), _openid: openid }));

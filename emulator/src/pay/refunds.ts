@@ -1,0 +1,208 @@
+import type { PayBook } from './book';
+import { REFUND_SETTLE_MS, MAX_REFUNDS_PER_ORDER, digits, type Order, type Refund } from './model';
+import { refundEvent } from './notify-events';
+import { findOrder } from './orders';
+import { nonce } from './sign';
+import { formatPayDateTime, formatPayTime } from './time';
+import { optionalString, protocolFailure, requireFen, requireTradeNo, type Wire } from './validate';
+
+/** CloudPay's refund calls: refund (settled later on the emulated clock) and queryRefund. */
+
+export function refund(book: PayBook, data: Wire): Wire {
+  const subMchId = book.merchant(data);
+  const order = findOrder(book, data, subMchId);
+  const outRefundNo = requireTradeNo(data, 'out_refund_no', 1, 64);
+  const totalFee = requireFen(data, 'total_fee');
+  const refundFee = requireFen(data, 'refund_fee');
+  const refundDesc = optionalString(data, 'refund_desc', 80);
+  const hasCallback = data.function_name !== undefined || data.env_id !== undefined;
+  const target = hasCallback
+    ? book.callbackTarget(data, subMchId, 'refund notification')
+    : undefined;
+
+  const previous = [...book.orders.values()]
+    .flatMap((o) => o.refunds.map((r) => ({ o, r })))
+    .find(({ r }) => r.outRefundNo === outRefundNo);
+  if (previous) {
+    // WeChat: retrying with the same out_refund_no is how a merchant retries safely; it refunds
+    // once and answers the retry like the first call.
+    if (
+      previous.o === order &&
+      previous.r.refundFee === refundFee &&
+      previous.r.totalFee === totalFee
+    ) {
+      book.deps.emit('pay.refund', {
+        event: 'retried',
+        outTradeNo: order.outTradeNo,
+        outRefundNo,
+        refundFee,
+      });
+      return { ...previous.r.answer, nonce_str: nonce() };
+    }
+    throw book.refused(
+      subMchId,
+      'INVALID_REQUEST',
+      `退款单号重复: out_refund_no "${outRefundNo}" was already used for a refund of ${previous.r.refundFee} fen on order "${previous.o.outTradeNo}"; a retry must repeat the same order and amounts, a new refund needs a new out_refund_no`,
+    );
+  }
+  if (order.state !== 'SUCCESS' && order.state !== 'REFUND') {
+    throw book.refused(
+      subMchId,
+      'TRADE_STATE_ERROR',
+      `订单状态错误: order "${order.outTradeNo}" is ${order.state}; only a paid order can be refunded`,
+    );
+  }
+  if (totalFee !== order.totalFee) {
+    throw book.refused(
+      subMchId,
+      'INVALID_REQUEST',
+      `订单金额与之前请求不一致: total_fee (totalFee) ${totalFee} is not the order's total ${order.totalFee} fen`,
+    );
+  }
+  if (order.refunds.length >= MAX_REFUNDS_PER_ORDER) {
+    throw book.refused(
+      subMchId,
+      'INVALID_REQUEST',
+      `退款次数超过限制: order "${order.outTradeNo}" already has ${order.refunds.length} refunds; WeChat allows at most ${MAX_REFUNDS_PER_ORDER} per order`,
+    );
+  }
+  const left = order.totalFee - order.refundedFee;
+  if (refundFee > left) {
+    throw book.refused(
+      subMchId,
+      'INVALID_REQUEST',
+      `累计退款金额大于支付金额: refund_fee (refundFee) ${refundFee} fen is more than the ${left} fen left to refund on order "${order.outTradeNo}" (paid ${order.totalFee}, refunded ${order.refundedFee})`,
+    );
+  }
+  const now = book.now();
+  const refundId = `50000${formatPayTime(now).slice(0, 8)}${digits(16)}`;
+  const answer = book.success(subMchId, {
+    transaction_id: order.transactionId,
+    out_trade_no: order.outTradeNo,
+    out_refund_no: outRefundNo,
+    refund_id: refundId,
+    refund_fee: refundFee,
+    settlement_refund_fee: refundFee,
+    total_fee: order.totalFee,
+    settlement_total_fee: order.totalFee,
+    fee_type: 'CNY',
+    cash_fee: order.totalFee,
+    cash_refund_fee: refundFee,
+    coupon_refund_fee: 0,
+    coupon_refund_count: 0,
+  });
+  const refund: Refund = {
+    outRefundNo,
+    refundId,
+    refundFee,
+    totalFee,
+    status: 'PROCESSING',
+    requestedAt: now,
+    ...(target ? { functionName: target.functionName, envId: target.envId } : {}),
+    ...(refundDesc === undefined ? {} : { refundDesc }),
+    answer,
+  };
+  order.refunds.push(refund);
+  order.refundedFee += refundFee;
+  order.state = 'REFUND';
+  book.deps.emit('pay.refund', {
+    event: 'requested',
+    outTradeNo: order.outTradeNo,
+    outRefundNo,
+    refundId,
+    refundFee,
+    status: refund.status,
+  });
+  const task = book.deps.clock.schedule(
+    now + REFUND_SETTLE_MS,
+    `pay refund ${outRefundNo} settles`,
+    () => {
+      book.refundTasks.delete(task);
+      settleRefund(book, order, refund);
+    },
+  );
+  book.refundTasks.add(task);
+  return answer;
+}
+
+export function settleRefund(book: PayBook, order: Order, refund: Refund): void {
+  refund.status = 'SUCCESS';
+  refund.successAt = book.now();
+  book.deps.emit('pay.refund', {
+    event: 'settled',
+    outTradeNo: order.outTradeNo,
+    outRefundNo: refund.outRefundNo,
+    refundId: refund.refundId,
+    refundFee: refund.refundFee,
+    status: refund.status,
+  });
+  if (refund.functionName) {
+    refund.notification = book.callbacks.notify({
+      kind: 'refund',
+      outTradeNo: order.outTradeNo,
+      outRefundNo: refund.outRefundNo,
+      functionName: refund.functionName,
+      openid: order.openid,
+      event: refundEvent(book, order, refund),
+    });
+  }
+}
+
+export function queryRefund(book: PayBook, data: Wire): Wire {
+  const subMchId = book.merchant(data);
+  const outRefundNo = optionalString(data, 'out_refund_no', 64);
+  const refundId = optionalString(data, 'refund_id', 32);
+  let order: Order | undefined;
+  let refunds: Refund[] = [];
+  if (outRefundNo !== undefined || refundId !== undefined) {
+    for (const o of book.orders.values()) {
+      const r = o.refunds.find((x) =>
+        outRefundNo !== undefined ? x.outRefundNo === outRefundNo : x.refundId === refundId,
+      );
+      if (r) {
+        order = o;
+        refunds = [r];
+        break;
+      }
+    }
+  } else {
+    const transactionId = optionalString(data, 'transaction_id', 32);
+    const outTradeNo = optionalString(data, 'out_trade_no', 32);
+    if (transactionId === undefined && outTradeNo === undefined) {
+      throw protocolFailure(
+        '缺少参数: give one of out_refund_no (outRefundNo), refund_id (refundId), out_trade_no (outTradeNo) or transaction_id (transactionId)',
+      );
+    }
+    order =
+      transactionId !== undefined
+        ? [...book.orders.values()].find((o) => o.transactionId === transactionId)
+        : book.orders.get(outTradeNo as string);
+    refunds = order?.refunds ?? [];
+  }
+  if (!order || !refunds.length) {
+    throw book.refused(subMchId, 'REFUNDNOTEXIST', '退款订单查询失败: no refund matches the query');
+  }
+  const fields: Wire = {
+    transaction_id: order.transactionId,
+    out_trade_no: order.outTradeNo,
+    total_fee: order.totalFee,
+    fee_type: 'CNY',
+    cash_fee: order.totalFee,
+    refund_fee: refunds.reduce((sum, r) => sum + r.refundFee, 0),
+    refund_count: refunds.length,
+  };
+  refunds.forEach((r, i) => {
+    fields[`out_refund_no_${i}`] = r.outRefundNo;
+    fields[`refund_id_${i}`] = r.refundId;
+    fields[`refund_channel_${i}`] = 'ORIGINAL';
+    fields[`refund_fee_${i}`] = r.refundFee;
+    fields[`settlement_refund_fee_${i}`] = r.refundFee;
+    fields[`refund_status_${i}`] = r.status;
+    fields[`refund_recv_accout_${i}`] = '支付用户的零钱';
+    if (r.successAt !== undefined)
+      fields[`refund_success_time_${i}`] = formatPayDateTime(r.successAt);
+  });
+  return book.success(subMchId, fields);
+}
+
+// ---- the user's side: the pay sheet ---------------------------------------------------
