@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import { Journal } from '../../emulator/src/database/journal';
@@ -236,3 +237,118 @@ test('an emulator never deletes a lock it does not own', async () => {
   started.length = 0;
   expect(fs.readFileSync(lock, 'utf8')).toBe(`${other.pid}\n`);
 });
+
+// ---- a full disk (item 5) ----------------------------------------------------------------------
+
+test('a failed or short journal write refuses the operation, leaves the journal whole, and writes work again once space returns (injected disk)', () => {
+  const dataDir = tempDataDir();
+  let full = false;
+  const writeSync = (fd: number, buffer: Buffer, offset: number, length: number): number => {
+    if (!full) return fs.writeSync(fd, buffer, offset, length);
+    // A disk that takes part of a write, then has no room left: write(2)'s short count, then ENOSPC.
+    if (length > 10) return fs.writeSync(fd, buffer, offset, 10);
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  const journal = new Journal(dataDir, { writeSync });
+  const store = new Store(offlineClock, (entry) => journal.append(entry));
+  journal.rewrite([]);
+  store.createCollection('ITEMS');
+  store.insert('ITEMS', [{ _id: 'before', n: 1 }]);
+  const sizeBefore = fs.statSync(journal.file).size;
+
+  full = true;
+  expect(() =>
+    store.insert('ITEMS', [
+      { _id: 'lost', n: 2 },
+      { _id: 'lost2', n: 3 },
+    ]),
+  ).toThrow(/could not write its database journal .*ENOSPC.*nothing was stored/);
+  expect(store.get('ITEMS', 'lost')).toBeNull();
+  expect(fs.statSync(journal.file).size).toBe(sizeBefore);
+
+  full = false;
+  store.insert('ITEMS', [{ _id: 'after', n: 4 }]);
+  journal.close();
+  const reloaded = new Store(offlineClock);
+  const warnings: string[] = [];
+  for (const entry of new Journal(dataDir, { warn: (m) => warnings.push(m) }).read())
+    reloaded.replay(entry);
+  expect(reloaded.documentIds('ITEMS')).toEqual(['before', 'after']);
+  expect(warnings).toEqual([]);
+});
+
+/** A 1 MB tmpfs for the data dir, or the reason the machine will not mount one. */
+function mountTinyTmpfs(): { dir: string; unmount: () => void } | string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    fs.rmdirSync(dir);
+    return `mount -t tmpfs failed (${String((err as Error).message).split('\n')[0]})`;
+  }
+  return {
+    dir,
+    unmount: () => {
+      execFileSync('umount', [dir]);
+      fs.rmdirSync(dir);
+    },
+  };
+}
+
+const tmpfs = mountTinyTmpfs();
+afterAll(() => {
+  if (typeof tmpfs !== 'string') tmpfs.unmount();
+});
+if (typeof tmpfs === 'string') {
+  // The issue allows this one skip, printed: without a mountable tmpfs the injected disk above
+  // still covers the journal's handling of a failed write.
+  console.warn(`SKIPPED the real disk-full test: ${tmpfs}`);
+}
+(typeof tmpfs === 'string' ? test.skip : test)(
+  'on a real full disk (tmpfs) the SDK gets an error, acknowledged writes survive a restart, and writes resume once space returns',
+  async () => {
+    const { dir } = tmpfs as { dir: string };
+    const dataDir = path.join(dir, 'data');
+    const project = makeProject();
+    const emu = await startOn(dataDir, project);
+    // Leave ~300 KB free, then write 20 KB documents until the disk refuses one.
+    const free = (): number => fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize;
+    fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(Math.max(0, free() - 300 * 1024)));
+    const r = await runWithSdk<{ acknowledged: string[]; error: string }>(
+      emu.url,
+      `const items = db.collection('ITEMS');
+       const acknowledged = [];
+       for (let i = 0; i < 200; i++) {
+         try { await items.add({ data: { _id: 'd' + i, body: 'x'.repeat(20000) } }); acknowledged.push('d' + i); }
+         catch (e) { return { acknowledged, error: e.errMsg }; }
+       }
+       return { acknowledged, error: 'the disk never filled' };`,
+    );
+    expect(r.error).toMatch(/could not write its database journal .*ENOSPC/);
+    expect(r.acknowledged.length).toBeGreaterThan(3);
+    await emu.stop();
+    started.length = 0;
+
+    // Still full: the restart cannot compact, says so, and keeps every acknowledged write.
+    const again = await startOn(dataDir, project);
+    const ids = await runWithSdk<string[]>(
+      again.url,
+      `return (await db.collection('ITEMS').field({ _id: true }).limit(1000).get()).data.map((d) => d._id);`,
+    );
+    expect(ids.sort()).toEqual([...r.acknowledged].sort());
+    fs.rmSync(path.join(dir, 'filler'));
+    const more = await runWithSdk<string>(
+      again.url,
+      `return (await db.collection('ITEMS').add({ data: { _id: 'later', body: 'y' } }))._id;`,
+    );
+    expect(more).toBe('later');
+    await again.stop();
+    started.length = 0;
+    const warnings: string[] = [];
+    const reloaded = new Store(offlineClock);
+    for (const entry of new Journal(dataDir, { warn: (m) => warnings.push(m) }).read())
+      reloaded.replay(entry);
+    expect(reloaded.documentIds('ITEMS').sort()).toEqual([...r.acknowledged, 'later'].sort());
+    expect(warnings).toEqual([]);
+  },
+);

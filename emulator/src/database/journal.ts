@@ -48,6 +48,8 @@ export class Journal {
   /** The file's size after the last compaction: the live data, as far as the journal knows. */
   private liveBytes = 0;
   private compaction: Compaction | undefined;
+  /** Where the last complete entry `read` found ends: what `resume` keeps. */
+  private validBytes = 0;
   readonly file: string;
   private readonly warn: (message: string) => void;
   private readonly writeSync: NonNullable<JournalOptions['writeSync']>;
@@ -83,6 +85,8 @@ export class Journal {
       let batchText: string[] = [];
       let held: { text: string; lineNo: number } | undefined; // a bad line, bad unless last
       let bytesRead: number;
+      let chunkAt = 0; // file offset of the chunk
+      this.validBytes = 0;
       while ((bytesRead = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) {
         let start = 0;
         for (let nl = chunk.indexOf(10, 0); nl !== -1 && nl < bytesRead;) {
@@ -91,7 +95,10 @@ export class Journal {
           lineNo += 1;
           start = nl + 1;
           nl = chunk.indexOf(10, start);
-          if (!text.trim()) continue;
+          if (!text.trim()) {
+            if (!batchText.length && !held) this.validBytes = chunkAt + start;
+            continue;
+          }
           if (held) throw this.corrupt(held.lineNo, held.text);
           let raw: RawLine;
           try {
@@ -106,19 +113,22 @@ export class Journal {
             continue;
           }
           if (decoded.op !== 'write') {
-            if (batch.writes.length) throw this.corrupt(lineNo, text);
+            if (batchText.length) throw this.corrupt(lineNo, text);
+            this.validBytes = chunkAt + start;
             yield decoded;
             continue;
           }
           batch.writes.push(...decoded.writes);
           batchText.push(text);
           if (!raw.more) {
+            this.validBytes = chunkAt + start;
             if (batch.writes.length) yield batch;
             batch = { op: 'write', writes: [] };
             batchText = [];
           }
         }
         if (start < bytesRead) carry.push(Buffer.from(chunk.subarray(start, bytesRead)));
+        chunkAt += bytesRead;
       }
       const tail = Buffer.concat(carry).toString('utf8');
       if (held) {
@@ -136,6 +146,25 @@ export class Journal {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * Opens the journal as it is for appending, after the last complete entry `read` found (a torn
+   * tail is cut off, its copy kept by `read`): the fallback when a compaction cannot be written.
+   */
+  resume(): void {
+    this.close();
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const fd = fs.openSync(this.file, 'a');
+    try {
+      fs.ftruncateSync(fd, this.validBytes);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    this.fd = fd;
+    this.size = this.validBytes;
+    this.liveBytes = this.validBytes;
   }
 
   /** Replaces the journal with `entries` (streamed, line by line), then opens it for appending. */
@@ -366,10 +395,9 @@ function encodeLines(entry: JournalEntry): string[] {
 
 /** The error a refused write answers when the journal cannot be written (disk full, ...). */
 function journalFailure(file: string, err: unknown): EmulatorError {
-  const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   return new EmulatorError(
     'DATABASE_REQUEST_FAILED',
-    `wxcloud-emulator could not write its database journal ${file} (${reason}: ${(err as Error).message}); the write was refused and nothing was stored. Free disk space and retry.`,
+    `wxcloud-emulator could not write its database journal ${file} (${(err as Error).message}); the write was refused and nothing was stored. Free disk space and retry.`,
     500,
   );
 }

@@ -24,3 +24,9 @@ declare module 'mingo/operators/query' {
 declare module 'mingo/operators/window' {
   export * from 'mingo/types/operators/window';
 }
+declare module 'mingo/query' {
+  export * from 'mingo/types/query';
+}
+declare module 'mingo/util' {
+  export * from 'mingo/types/util';
+}
