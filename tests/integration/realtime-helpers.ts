@@ -36,24 +36,39 @@ export function realDb(url: string, openid: string, envId = 'local-env'): Db {
     }
   }
   Db.reqClass = Transport;
-  Db.wsClass = WebSocket;
+  Db.wsClass = TrackedWebSocket;
   return new Db({ env: envId });
 }
 
+/** Every socket the real client opened in this file, so the file can close them all at the end. */
+const clientSockets = new Set<WebSocket>();
+class TrackedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    clientSockets.add(this);
+  }
+}
+
 /**
- * Closes the real client's shared socket (`Db.ws`) as "no listeners left" (3001), so it does not
- * try to reconnect to a stopped emulator, and resolves once the socket reports closed. The client
- * logs that close event; waiting for it keeps the log inside the test file's lifetime (jest
- * otherwise reports "Cannot log after tests are done").
+ * Closes every socket the real client opened, as "no listeners left" (3001, so it does not try
+ * to reconnect), and resolves once each reports closed. Call it before stopping the emulator: a
+ * socket the server drops looks abnormal to the client, which then retries against a stopped
+ * emulator, logging each attempt after the file ended ("Cannot log after tests are done") and
+ * keeping jest alive. The client also closes its socket by itself when its last watch closes,
+ * and logs that close event a moment later: waiting for every close keeps that log in time too.
  */
-export async function closeSharedSocket(): Promise<void> {
-  const shared = Db.ws as { _ws?: WebSocket; close(code: number): void } | undefined;
-  const socket = shared?._ws;
-  if (!shared || !socket) return;
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  shared.close(3001);
-  // ws emits 'close' before the client's onclose handler runs in the same tick: let it log.
-  await closed;
+export async function closeRealClientSockets(): Promise<void> {
+  const open = [...clientSockets].filter((socket) => socket.readyState !== WebSocket.CLOSED);
+  await Promise.all(
+    open.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          socket.once('close', () => resolve());
+          if (socket.readyState !== WebSocket.CLOSING) socket.close(3001, 'No Realtime Listeners');
+        }),
+    ),
+  );
+  // The client's own close handler runs in the same emit; let anything it schedules settle.
   await new Promise((resolve) => setImmediate(resolve));
 }
 

@@ -8,7 +8,7 @@ import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
 import {
   clientCall,
-  closeSharedSocket,
+  closeRealClientSockets,
   eventsOf,
   Inbox,
   quietConsole,
@@ -46,7 +46,7 @@ beforeAll(async () => {
   emu = await startEmulator({ projectDir, functionsDir, port: 0, inMemory: true });
 });
 afterAll(async () => {
-  await closeSharedSocket();
+  await closeRealClientSockets();
   await emu.stop();
   restoreConsole();
 });

@@ -11,7 +11,7 @@ import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
 import {
   clientCall,
-  closeSharedSocket,
+  closeRealClientSockets,
   quietConsole,
   RawClient,
   realDb,
@@ -39,7 +39,7 @@ beforeAll(async () => {
   emu = await startEmulator({ projectDir, functionsDir, port: 0, inMemory: true });
 });
 afterAll(async () => {
-  await closeSharedSocket();
+  await closeRealClientSockets();
   await emu.stop();
   restoreConsole();
 });
