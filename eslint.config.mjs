@@ -31,7 +31,11 @@ export default tseslint.config(
   },
   {
     // Function folders as DevTools uploads them: CommonJS `exports.main`.
-    files: ['tests/fixtures/functions/**/*.js'],
+    files: [
+      'tests/fixtures/functions/**/*.js',
+      'tests/fixtures/sdk-functions/**/*.js',
+      'tests/fixtures/platform-functions/**/*.js',
+    ],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { exports: 'writable', Buffer: 'readonly' },
