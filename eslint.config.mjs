@@ -30,6 +30,12 @@ export default tseslint.config(
     },
   },
   {
+    // The package's committed bin entry: plain CommonJS that loads the built CLI.
+    files: ['emulator/bin/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Function folders as DevTools uploads them: CommonJS `exports.main`.
     files: [
       'tests/fixtures/functions/**/*.js',
