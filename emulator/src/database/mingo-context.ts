@@ -6,6 +6,7 @@ import * as projection from 'mingo/operators/projection';
 import * as query from 'mingo/operators/query';
 import * as window from 'mingo/operators/window';
 import type { Options } from 'mingo/types/types';
+import { bounded, boundedList } from './regex';
 
 /**
  * mingo's operators as the emulated database uses them: all of mingo 7's, with the corrections
@@ -85,11 +86,28 @@ function $isoWeekYear(...args: Operands): unknown {
   return year;
 }
 
+type QueryOperands = Parameters<typeof query.$regex>;
+
+/**
+ * Regular expressions in queries run on RE2 under the request's budget (regex.ts): the operators
+ * that take regexes get them as BoundedRegExp, and then do what mingo's do.
+ */
+const boundedQuery = {
+  $regex: (selector: string, value: unknown, options: QueryOperands[2]) =>
+    query.$regex(selector, bounded(value), options),
+  $in: (selector: string, value: unknown, options: QueryOperands[2]) =>
+    query.$in(selector, boundedList(value), options),
+  $nin: (selector: string, value: unknown, options: QueryOperands[2]) =>
+    query.$nin(selector, boundedList(value), options),
+  $all: (selector: string, value: unknown, options: QueryOperands[2]) =>
+    query.$all(selector, boundedList(value), options),
+};
+
 export const MONGO_CONTEXT = Context.init({
   accumulator,
   expression: { ...expression, $indexOfCP, $trunc, $week, $isoWeekYear },
   pipeline,
   projection,
-  query,
+  query: { ...query, ...boundedQuery },
   window,
 });

@@ -24,3 +24,6 @@ declare module 'mingo/operators/query' {
 declare module 'mingo/operators/window' {
   export * from 'mingo/types/operators/window';
 }
+declare module 'mingo/query' {
+  export * from 'mingo/types/query';
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Query, update as applyModifier } from 'mingo';
 import { EmulatorError } from '../errors';
 import { checkDocumentLimits } from './limits';
+import { compileQuery } from './query-plan';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
 
 /**
@@ -607,14 +608,7 @@ function checkLimits(writes: Write[]): void {
 }
 
 function compile(filter: Doc): Query<Doc> {
-  try {
-    return new Query<Doc>(filter, {});
-  } catch (err) {
-    throw new EmulatorError(
-      'DATABASE_INVALID_OPERRATOR',
-      `invalid query: ${(err as Error).message}`,
-    );
-  }
+  return compileQuery(filter);
 }
 
 function applyUpdate(before: Doc, spec: UpdateSpec): Doc {
