@@ -32,7 +32,10 @@ export default tseslint.config(
   {
     // Function folders as DevTools uploads them: CommonJS `exports.main`.
     files: ['tests/fixtures/functions/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { exports: 'writable' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { exports: 'writable', Buffer: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

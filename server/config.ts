@@ -43,6 +43,7 @@ export const LOCAL_DEFAULTS = { envId: 'local-env', subMchId: '1900000109' } as 
 
 export const DEFAULT_CATALOG: Record<string, CatalogItem> = {
   'demo-unlock': { id: 'demo-unlock', title: '解锁全文', body: '示例商户-解锁全文', totalFee: 1 },
+  'demo-guide': { id: 'demo-guide', title: '下载清单', body: '示例商户-上线清单PDF', totalFee: 2 },
 };
 
 const DEFAULT_ORDER_LIFETIME_MINUTES = 15;

@@ -12,6 +12,7 @@ export const ErrorCodes = {
   ORDER_NOT_PAYABLE: 40901,
   PAY_GATEWAY: 50201,
   CONFIG: 50001,
+  CONTENT_UNAVAILABLE: 50301,
   INTERNAL: 50000,
 } as const;
 

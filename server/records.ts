@@ -6,6 +6,7 @@ export const COLLECTIONS = {
   orders: 'USERPAYLOG',
   unlocks: 'USERUNLOCK',
   anomalies: 'PAYANOMALY',
+  content: 'PAIDCONTENT',
 } as const;
 
 /** What unifiedOrder answered, kept on the order (the recipe's `uniOrder`), minus noise. */

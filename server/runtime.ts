@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import cloud from 'wx-server-sdk';
 import type { CloudPayApi } from './cloudpay';
+import { CloudContentStore } from './cloud-content';
 import { CloudLedger } from './cloud-ledger';
+import type { ContentDeps } from './content';
 import { loadConfig } from './config';
 import { toErrorReply, type ErrorReply } from './errors';
 import type { Caller, PaymentDeps } from './payments';
@@ -51,5 +53,30 @@ export function functionMain<T>(
       return toErrorReply(err);
     }
     return flow(deps, currentCaller(), event);
+  };
+}
+
+let contentDeps: ContentDeps | undefined;
+
+/**
+ * A content function's `main` (getcontent, getcatalog): the same wiring as functionMain, with the
+ * content store over the cloud database and storage.
+ */
+export function contentMain<T>(
+  flow: (deps: ContentDeps, caller: Caller, event: unknown) => Promise<T>,
+): (event: unknown) => Promise<T | ErrorReply> {
+  return async (event) => {
+    try {
+      const payment = paymentDeps();
+      contentDeps ??= {
+        ledger: payment.ledger,
+        content: new CloudContentStore(cloud),
+        config: payment.config,
+        now: payment.now,
+      };
+    } catch (err) {
+      return toErrorReply(err);
+    }
+    return flow(contentDeps, currentCaller(), event);
   };
 }

@@ -8,6 +8,8 @@ export type EmulatorEventType =
   | 'function.log'
   | 'database.operation'
   | 'database.denied'
+  | 'storage.operation'
+  | 'storage.denied'
   | 'pay.order'
   | 'pay.callback'
   | 'pay.refund'

@@ -1,6 +1,7 @@
 import { DatabaseService } from './database';
 import { FunctionsService } from './functions';
 import { PayService } from './pay';
+import { StorageService } from './storage';
 import type { EmulatorContext, EmulatorService } from './service';
 
 /** Every emulated service by name; adding one here is what makes it start, stop and reset. */
@@ -8,16 +9,23 @@ export interface Services {
   database: DatabaseService;
   functions: FunctionsService;
   pay: PayService;
+  storage: StorageService;
 }
 
 /** Start order; stop runs in reverse (pay stops calling functions before functions stop). */
-export const SERVICE_ORDER: readonly (keyof Services)[] = ['database', 'functions', 'pay'];
+export const SERVICE_ORDER: readonly (keyof Services)[] = [
+  'database',
+  'storage',
+  'functions',
+  'pay',
+];
 
 export function createServices(ctx: EmulatorContext): Services {
   const services: Services = {
     database: new DatabaseService(ctx),
     functions: new FunctionsService(ctx),
     pay: new PayService(ctx),
+    storage: new StorageService(ctx),
   };
   ctx.services = services;
   return services;

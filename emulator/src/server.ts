@@ -206,6 +206,7 @@ export function createApp(ctx: EmulatorContext): Hono {
   });
 
   for (const service of services) service.routes?.(control);
+  for (const service of services) service.httpRoutes?.(app);
   // wx.requestPayment's pay sheet (the client side of the pay sandbox).
   payRequestRoutes(control, ctx);
   app.route('/emulator/v1', control);

@@ -64,6 +64,8 @@ export interface EmulatorService {
   readonly actions: Record<string, ActionHandler>;
   /** Control routes under /emulator/v1 (inspection routes must have no side effects). */
   routes?(app: Hono): void;
+  /** Routes outside /emulator/v1 that SDKs reach through URLs the service hands out (storage's object store). */
+  httpRoutes?(app: Hono): void;
   /** This service's part of POST /emulator/v1/faults (the body key equal to `name`). */
   applyFaults?(spec: unknown): void;
   start(): Promise<void>;

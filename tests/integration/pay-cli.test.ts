@@ -37,6 +37,8 @@ test('pay faults, confirm, status and resend against a running emulator', async 
   expect((await pay('faults', 'drop', '--order', 'CLI0000001')).code).toBe(0);
   expect(JSON.parse((await pay('faults')).out)).toEqual({
     callbacks: [{ action: 'drop', count: 1, delayMs: 0, outTradeNo: 'CLI0000001' }],
+    queryOrder: [],
+    refunds: [],
   });
   const confirmed = await pay('confirm', 'CLI0000001');
   expect(confirmed.code).toBe(0);
@@ -59,4 +61,44 @@ test('usage errors exit 2, refusals exit 1 with the emulator message', async () 
   const bad = await pay('faults', 'explode');
   expect(bad.code).toBe(1);
   expect(bad.err).toContain('callbacks[0].action must be one of');
+});
+
+test('pay faults query-order / refund and pay refund: the sandbox disagrees on demand', async () => {
+  await runWithSdk(
+    emulator.url,
+    `return await cloud.cloudPay.unifiedOrder({ body: 'x', outTradeNo: 'CLI0000002', spbillCreateIp: '127.0.0.1', subMchId: '1900000109', totalFee: 100, envId: 'local-env', functionName: 'paycallback-ok', nonceStr: 'n' });`,
+  );
+  expect((await pay('confirm', 'CLI0000002')).code).toBe(0);
+  expect(
+    (await pay('faults', 'query-order', '--order', 'CLI0000002', '--total-fee', '1')).code,
+  ).toBe(0);
+  expect((await pay('faults', 'refund', '--status', 'REFUNDCLOSE', '--count', '2')).code).toBe(0);
+  expect(JSON.parse((await pay('faults')).out)).toMatchObject({
+    queryOrder: [{ outTradeNo: 'CLI0000002', totalFee: 1, count: 1 }],
+    refunds: [{ status: 'REFUNDCLOSE', count: 2 }],
+  });
+  // Through the real SDK: queryOrder reports the rule's amount once, then the order's.
+  const answers = await runWithSdk<{ totalFee: number }[]>(
+    emulator.url,
+    `const q = () => cloud.cloudPay.queryOrder({ subMchId: '1900000109', nonceStr: 'n', outTradeNo: 'CLI0000002' }); return [await q(), await q()];`,
+  );
+  expect(answers.map((a) => a.totalFee)).toEqual([1, 100]);
+  const refunded = await pay('refund', 'CLI0000002', '--fee', '40', '--status', 'CHANGE');
+  expect(refunded.code).toBe(0);
+  expect(JSON.parse(refunded.out).order.refunds).toEqual([
+    expect.objectContaining({ refundFee: 40, source: 'VENDOR_PLATFORM', status: 'PROCESSING' }),
+  ]);
+  const bad = await pay('faults', 'refund', '--status', 'LOST');
+  expect(bad.code).toBe(1);
+  expect(bad.err).toContain('refunds[0].status must be one of SUCCESS, REFUNDCLOSE, CHANGE');
+  const tooMuch = await pay('refund', 'CLI0000002', '--fee', '61');
+  expect(tooMuch.code).toBe(1);
+  expect(tooMuch.err).toContain('from 1 to the 60 fen left to refund');
+  expect((await pay('refund')).code).toBe(2);
+  expect((await pay('faults', 'clear')).code).toBe(0);
+  expect(JSON.parse((await pay('faults')).out)).toEqual({
+    callbacks: [],
+    queryOrder: [],
+    refunds: [],
+  });
 });

@@ -423,6 +423,49 @@ describe('the order lifecycle', () => {
   });
 });
 
+describe('what the sandbox refuses, as WeChat Pay does', () => {
+  // err_code_des phrases from WeChat Pay v2's closeOrder (9_3) and refund (9_4) error tables;
+  // the text after the colon is the emulator's wording.
+  test('closing a paid order, refunding an unpaid one, and a refund with the wrong total', async () => {
+    const paid = tradeNo();
+    const unpaid = tradeNo();
+    await runWithSdk(
+      emulator.url,
+      `for (const f of ${JSON.stringify([baseOrder(paid, { totalFee: 5 }), baseOrder(unpaid)])}) await cloud.cloudPay.unifiedOrder(f);`,
+    );
+    await control('POST', `/pay/orders/${paid}/confirm`);
+    await emulator.advanceClock(5 * 60e3);
+    const ask = { subMchId: '1900000109', nonceStr: NONCE };
+    expect(await cloudPay('closeOrder', { ...ask, outTradeNo: paid })).toMatchObject({
+      returnCode: 'SUCCESS',
+      resultCode: 'FAIL',
+      errCodeDes: expect.stringMatching(/^订单已支付，不能发起关单: /),
+    });
+    const refund = (outTradeNo: string, totalFee: number): Answer => ({
+      ...ask,
+      outTradeNo,
+      outRefundNo: `R${outTradeNo}`,
+      totalFee,
+      refundFee: 1,
+    });
+    expect(await cloudPay('refund', refund(unpaid, 1))).toMatchObject({
+      resultCode: 'FAIL',
+      errCodeDes: expect.stringMatching(/^订单状态错误: /),
+    });
+    expect(await cloudPay('refund', refund(paid, 4))).toMatchObject({
+      resultCode: 'FAIL',
+      errCodeDes: expect.stringMatching(/^订单金额与之前请求不一致: /),
+    });
+    // Nothing was written by the refusals: the paid order is still paid, with no refund.
+    expect(await getOrder(paid)).toMatchObject({
+      tradeState: 'SUCCESS',
+      refundedFee: 0,
+      refunds: [],
+    });
+    expect(await getOrder(unpaid)).toMatchObject({ tradeState: 'NOTPAY', refunds: [] });
+  });
+});
+
 describe('notifications to real callback functions', () => {
   const place = async (functionName: string): Promise<string> => {
     const no = tradeNo();

@@ -280,10 +280,12 @@ describe('deploy plan', () => {
     ]);
   });
 
-  test('the repository itself: six functions, payexpire on a timer, three collections', () => {
+  test('the repository itself: eight functions, payexpire on a timer, four collections', () => {
     // `npm test` builds first (pretest), so every index.js exists.
     const plans = planFunctions(repoRoot);
     expect(plans.map((p) => p.name)).toEqual([
+      'getcatalog',
+      'getcontent',
       'payexpire',
       'payquery',
       'payrefund',
@@ -294,6 +296,7 @@ describe('deploy plan', () => {
     for (const plan of plans) expect(plan.files.map((f) => f.path)).toContain('index.js');
     expect(plans.filter((p) => p.triggers.length > 0).map((p) => p.name)).toEqual(['payexpire']);
     expect(planDatabase(repoRoot).map((c) => c.collection)).toEqual([
+      'PAIDCONTENT',
       'PAYANOMALY',
       'USERPAYLOG',
       'USERUNLOCK',
@@ -388,10 +391,12 @@ describe('upload sequence', () => {
     ]);
   });
 
-  test('the real functions: payexpire gets its trigger after all six uploads', async () => {
+  test('the real functions: payexpire gets its trigger after all eight uploads', async () => {
     const { uploader, calls } = fakeUploader();
     await uploadFunctions(planFunctions(repoRoot), settings, uploader, quiet);
     expect(calls.map((c) => `${c.method} ${c.options.name ?? c.options.functionName}`)).toEqual([
+      'uploadFunction getcatalog',
+      'uploadFunction getcontent',
       'uploadFunction payexpire',
       'uploadFunction payquery',
       'uploadFunction payrefund',

@@ -188,7 +188,7 @@ describe('callback functions', () => {
   test('the names come from server/config.ts and the collections from server/records.ts', () => {
     expect(appFacts()).toEqual({
       callbacks: ['userpaynotify', 'payrefundnotify'],
-      collections: ['USERPAYLOG', 'USERUNLOCK', 'PAYANOMALY'],
+      collections: ['USERPAYLOG', 'USERUNLOCK', 'PAYANOMALY', 'PAIDCONTENT'],
     });
   });
 });
@@ -286,7 +286,7 @@ describe('runDoctor', () => {
     // A local cloudpay.config.local.json may legitimately disagree; nothing else may fail.
     expect(failed.filter((c) => !['env id', 'merchant id'].includes(c.name))).toEqual([]);
     expect(formatChecks(checks).join('\n')).toContain(
-      '✓ collections: USERPAYLOG, USERUNLOCK, PAYANOMALY declared in database/',
+      '✓ collections: USERPAYLOG, USERUNLOCK, PAYANOMALY, PAIDCONTENT declared in database/',
     );
   });
 });

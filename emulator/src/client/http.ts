@@ -4,12 +4,25 @@
 /** The subset of `fetch` the client uses, so any compatible implementation can be injected. */
 export type FetchLike = (
   url: string,
-  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  init: {
+    method: 'GET' | 'POST' | 'PUT';
+    headers: Record<string, string>;
+    body?: string | Uint8Array;
+  },
 ) => Promise<{
   status: number;
   text(): Promise<string>;
+  /** Needed only for file downloads (wx.cloud.downloadFile, wx.downloadFile). */
+  arrayBuffer?(): Promise<ArrayBuffer>;
   headers?: { get(name: string): string | null };
 }>;
+
+/** The answer of a request to an absolute URL (the object store), as bytes. */
+export interface RawAnswer {
+  status: number;
+  bytes: Uint8Array;
+  contentType: string;
+}
 
 export interface HttpAnswer {
   status: number;
@@ -21,7 +34,7 @@ export interface HttpAnswer {
 export class HttpClient {
   constructor(
     private readonly baseUrl: string,
-    private readonly fetchImpl: FetchLike,
+    readonly fetchImpl: FetchLike,
   ) {}
 
   async request(
@@ -55,6 +68,25 @@ export class HttpClient {
       ? { status: res.status, body: parsed, invocationId }
       : { status: res.status, body: parsed };
   }
+}
+
+/** A request to an absolute URL (the object store's links), answered as bytes. */
+export async function rawRequest(
+  fetchImpl: FetchLike,
+  method: 'GET' | 'PUT',
+  url: string,
+  body?: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const res = await fetchImpl(
+    url,
+    body === undefined ? { method, headers } : { method, headers, body },
+  );
+  const contentType = res.headers?.get('content-type') ?? '';
+  if (res.arrayBuffer) {
+    return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), contentType };
+  }
+  return { status: res.status, bytes: new TextEncoder().encode(await res.text()), contentType };
 }
 
 /** The message of a control route's `{error: {code, message}}` answer, or a fallback. */

@@ -6,6 +6,10 @@ export type {
   Platform,
   SystemInfo,
   UiCall,
+  UploadResult,
+  TempUrlResult,
+  DownloadResult,
+  DeleteResult,
 } from './wx';
 export { CLIENT_MAX_LIMIT } from './database';
 export type {

@@ -6,6 +6,17 @@ import { withCallbacks, wxError, type WxCallbacks, type WxReturn } from './callb
 import { createDatabase, type MiniDatabase, type RealtimeSlot } from './database';
 import { HttpClient, isRecord, type FetchLike } from './http';
 import { requestPayment, type DecideFn, type PaymentParams } from './pay';
+import {
+  deleteFile,
+  downloadFile,
+  fetchToTemp,
+  getTempFileURL,
+  LocalFiles,
+  uploadFile,
+  USER_DATA_PATH,
+  type LocalFile,
+  type StorageDeps,
+} from './storage';
 
 export type Platform = 'devtools' | 'ios' | 'android';
 
@@ -26,6 +37,8 @@ export interface CreateWxOptions {
   WebSocket?: unknown;
   /** Longest wait for a pay sheet decision made outside, in ms. Default 10 minutes. */
   payTimeoutMs?: number;
+  /** Shows a file wx.openDocument opened (the preview opens it in a browser tab). */
+  onOpenDocument?: (file: LocalFile & { filePath: string }) => void;
 }
 
 export interface CallFunctionResult {
@@ -52,7 +65,34 @@ export interface EmulatedWx {
       param: O,
     ): WxReturn<O, CallFunctionResult>;
     database(options?: { env?: string }): MiniDatabase;
+    uploadFile(
+      param: { cloudPath: string; filePath: string } & WxCallbacks<UploadResult>,
+    ): Promise<UploadResult>;
+    getTempFileURL(
+      param: {
+        fileList: (string | { fileID: string; maxAge?: number })[];
+      } & WxCallbacks<TempUrlResult>,
+    ): Promise<TempUrlResult>;
+    downloadFile(param: { fileID: string } & WxCallbacks<DownloadResult>): Promise<DownloadResult>;
+    deleteFile(param: { fileList: string[] } & WxCallbacks<DeleteResult>): Promise<DeleteResult>;
   };
+  /** Downloads any URL (a temporary link) into a local temporary file. */
+  downloadFile(param: { url: string } & WxCallbacks<DownloadResult>): Promise<DownloadResult>;
+  /** Opens a local file; recorded in uiCalls and shown through onOpenDocument. */
+  openDocument(
+    param: { filePath: string; fileType?: string; showMenu?: boolean } & WxCallbacks<{
+      errMsg: string;
+    }>,
+  ): Promise<{ errMsg: string }>;
+  getFileSystemManager(): {
+    readFileSync(filePath: string, encoding?: 'utf8' | 'utf-8'): string | ArrayBuffer;
+    writeFileSync(
+      filePath: string,
+      data: string | ArrayBuffer | Uint8Array,
+      encoding?: 'utf8',
+    ): void;
+  };
+  env: { USER_DATA_PATH: string };
   requestPayment(
     param: PaymentParams & WxCallbacks<{ errMsg: string }>,
   ): Promise<{ errMsg: string }>;
@@ -65,6 +105,31 @@ export interface EmulatedWx {
   showModal(options: unknown): void;
   /** Emulator-only: the UI calls received, in order. */
   readonly uiCalls: UiCall[];
+}
+
+export interface UploadResult {
+  fileID: string;
+  statusCode: number;
+  errMsg: string;
+}
+export interface TempUrlResult {
+  fileList: {
+    fileID: string;
+    tempFileURL: string;
+    maxAge: number;
+    status: number;
+    errMsg: string;
+  }[];
+  errMsg: string;
+}
+export interface DownloadResult {
+  tempFilePath: string;
+  statusCode: number;
+  errMsg: string;
+}
+export interface DeleteResult {
+  fileList: { fileID: string; status: number; errMsg: string }[];
+  errMsg: string;
 }
 
 export interface SystemInfo {
@@ -115,6 +180,8 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
   // One realtime socket per user (see database.ts).
   const realtime: RealtimeSlot = { ws: undefined, WebSocket: options.WebSocket };
   const uiCalls: UiCall[] = [];
+  const localFiles = new LocalFiles();
+  const storage: StorageDeps = { http, openid, env: () => env, files: localFiles };
   const ui = (api: string) => (opts?: unknown) => {
     uiCalls.push({ api, options: opts });
   };
@@ -173,7 +240,54 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
       database(opts) {
         return createDatabase({ http, openid, env: opts?.env ?? env }, realtime);
       },
+      uploadFile: (param) =>
+        withCallbacks('cloud.uploadFile', param, () =>
+          uploadFile(storage, param),
+        ) as Promise<UploadResult>,
+      getTempFileURL: (param) =>
+        withCallbacks('cloud.getTempFileURL', param, () =>
+          getTempFileURL(storage, param),
+        ) as Promise<TempUrlResult>,
+      downloadFile: (param) =>
+        withCallbacks('cloud.downloadFile', param, () =>
+          downloadFile(storage, param),
+        ) as Promise<DownloadResult>,
+      deleteFile: (param) =>
+        withCallbacks('cloud.deleteFile', param, () =>
+          deleteFile(storage, param),
+        ) as Promise<DeleteResult>,
     },
+    downloadFile: (param) =>
+      withCallbacks('downloadFile', param, async () => {
+        if (!isRecord(param) || typeof param.url !== 'string' || !/^https?:\/\//.test(param.url)) {
+          throw wxError('downloadFile', 'url must be an http(s) URL');
+        }
+        return { ...(await fetchToTemp(storage, param.url)), errMsg: 'downloadFile:ok' };
+      }) as Promise<DownloadResult>,
+    openDocument: (param) =>
+      withCallbacks('openDocument', param, async () => {
+        const file = isRecord(param) ? localFiles.get(String(param.filePath)) : undefined;
+        if (!file) throw wxError('openDocument', `no such local file: ${String(param?.filePath)}`);
+        uiCalls.push({ api: 'openDocument', options: param });
+        options.onOpenDocument?.({ ...file, filePath: param.filePath });
+        return { errMsg: 'openDocument:ok' };
+      }) as Promise<{ errMsg: string }>,
+    getFileSystemManager: () => ({
+      readFileSync(filePath, encoding) {
+        const file = localFiles.get(filePath);
+        if (!file) throw new Error(`readFileSync:fail no such file or directory, open ${filePath}`);
+        if (encoding) return new TextDecoder().decode(file.bytes);
+        return file.bytes.slice().buffer;
+      },
+      writeFileSync(filePath, data) {
+        const bytes =
+          typeof data === 'string'
+            ? new TextEncoder().encode(data)
+            : new Uint8Array(data instanceof Uint8Array ? data : new Uint8Array(data));
+        localFiles.write(filePath, { bytes, contentType: 'application/octet-stream' });
+      },
+    }),
+    env: { USER_DATA_PATH },
     requestPayment(param) {
       return withCallbacks('requestPayment', param, () =>
         requestPayment(http, openid, param, {

@@ -4,6 +4,7 @@ import type { ActionHandler, EmulatorContext, EmulatorService } from '../service
 import { loadDeclarations, type DeclaredCollection } from './declarations';
 import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
+import { applyDocumentSeed } from './seed';
 import { RealtimeServer } from './realtime';
 import { RulesEngine } from './rules';
 import { acquireLock } from './lock';
@@ -76,6 +77,7 @@ export class DatabaseService implements EmulatorService {
         indexes: declaration.indexes,
       });
     }
+    applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
     this.realtime.start();
   }
 
@@ -87,6 +89,7 @@ export class DatabaseService implements EmulatorService {
   async reset(): Promise<void> {
     this.store.clearFaults();
     this.store.clearDocuments();
+    applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
     this.realtime.reset();
   }
 

@@ -5,7 +5,10 @@ import * as pipeline from 'mingo/operators/pipeline';
 import * as projection from 'mingo/operators/projection';
 import * as query from 'mingo/operators/query';
 import * as window from 'mingo/operators/window';
+import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types/types';
+import { resolve } from 'mingo/util';
+import { EmulatorError, notEmulated } from '../errors';
 import { bounded, boundedList } from './regex';
 
 /**
@@ -86,28 +89,98 @@ function $isoWeekYear(...args: Operands): unknown {
   return year;
 }
 
-type QueryOperands = Parameters<typeof query.$regex>;
+type Doc = Record<string, unknown>;
+type Predicate = (doc: Doc) => boolean;
+
+const LOGICAL = new Set(['$and', '$or', '$nor']);
+
+function isDocument(value: unknown): value is Doc {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `$elemMatch` as MongoDB's manual defines it: with field conditions (`{value: {$exists: true}}`)
+ * only an embedded document can be the matching element; with operators only (`{$gt: 5}`) the
+ * elements themselves are compared. mingo 7 also lets scalars match field conditions.
+ */
+function $elemMatch(selector: string, criteria: unknown, options: Options): Predicate {
+  if (!isDocument(criteria)) {
+    throw new EmulatorError('DATABASE_INVALID_OPERRATOR', '$elemMatch needs an object');
+  }
+  const keys = Object.keys(criteria);
+  const operatorsOnly = keys.length > 0 && keys.every((k) => k.startsWith('$') && !LOGICAL.has(k));
+  const inner = new Query(operatorsOnly ? { element: criteria } : criteria, options);
+  const matches = operatorsOnly
+    ? (element: unknown) => inner.test({ element })
+    : (element: unknown) => isDocument(element) && inner.test(element);
+  return (doc) => {
+    const value = resolve(doc, selector, { unwrapArray: true });
+    return Array.isArray(value) && value.some(matches);
+  };
+}
+
+/**
+ * `$all` as MongoDB's manual defines it: `{f: {$all: [a, b]}}` is equivalent to
+ * `{$and: [{f: a}, {f: b}]}`, so `$all: ['x']` also matches a field equal to 'x' (mingo 7 wants an
+ * array); an `{$elemMatch}` item is `{f: {$elemMatch}}`. An empty list matches nothing.
+ */
+function $all(selector: string, values: unknown, options: Options): Predicate {
+  if (!Array.isArray(values)) {
+    throw new EmulatorError('DATABASE_INVALID_OPERRATOR', '$all needs an array');
+  }
+  if (!values.length) return () => false;
+  const conditions = values.map((value: unknown) => {
+    const elemMatch = isDocument(value) && Object.keys(value).join() === '$elemMatch';
+    const condition = elemMatch || value instanceof RegExp ? value : { $eq: value };
+    return { [selector]: condition };
+  });
+  const inner = new Query({ $and: conditions }, options);
+  return (doc) => inner.test(doc);
+}
 
 /**
  * Regular expressions in queries run on RE2 under the request's budget (regex.ts): the operators
- * that take regexes get them as BoundedRegExp, and then do what mingo's do.
+ * that take regexes get them as BoundedRegExp, and then do what mingo's do (`$all` above turns its
+ * regexes into `$regex` conditions).
  */
 const boundedQuery = {
-  $regex: (selector: string, value: unknown, options: QueryOperands[2]) =>
+  $regex: (selector: string, value: unknown, options: Options) =>
     query.$regex(selector, bounded(value), options),
-  $in: (selector: string, value: unknown, options: QueryOperands[2]) =>
+  $in: (selector: string, value: unknown, options: Options) =>
     query.$in(selector, boundedList(value), options),
-  $nin: (selector: string, value: unknown, options: QueryOperands[2]) =>
+  $nin: (selector: string, value: unknown, options: Options) =>
     query.$nin(selector, boundedList(value), options),
-  $all: (selector: string, value: unknown, options: QueryOperands[2]) =>
-    query.$all(selector, boundedList(value), options),
 };
+
+/** Query operators the emulator knowingly does not run: refused by name (docs/database.md). */
+function refused(feature: string) {
+  return (): Predicate => {
+    throw notEmulated(feature);
+  };
+}
 
 export const MONGO_CONTEXT = Context.init({
   accumulator,
   expression: { ...expression, $indexOfCP, $trunc, $week, $isoWeekYear },
   pipeline,
   projection,
-  query: { ...query, ...boundedQuery },
+  query: {
+    ...query,
+    ...boundedQuery,
+    $elemMatch,
+    $all,
+    $jsonSchema: refused('the $jsonSchema query operator'),
+    $near: refused('the geo query operator $near (geoNear)'),
+    $nearSphere: refused('the geo query operator $nearSphere (geoNear)'),
+    $geoWithin: refused('the geo query operator $geoWithin'),
+    $geoIntersects: refused('the geo query operator $geoIntersects'),
+  },
   window,
 });
+
+/** A compiled query with the emulator's operators (MONGO_CONTEXT). */
+export function mongoQuery(filter: Doc): Query<Doc> {
+  return new Query<Doc>(filter, { context: MONGO_CONTEXT });
+}

@@ -27,3 +27,6 @@ declare module 'mingo/operators/window' {
 declare module 'mingo/query' {
   export * from 'mingo/types/query';
 }
+declare module 'mingo/util' {
+  export * from 'mingo/types/util';
+}

@@ -1,6 +1,6 @@
-import { Query } from 'mingo/query';
+import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
-import { MONGO_CONTEXT } from './mingo-context';
+import { mongoQuery } from './mingo-context';
 import type { Doc } from './values';
 
 /**
@@ -14,7 +14,7 @@ import type { Doc } from './values';
  */
 export function compileQuery(filter: Doc): Query<Doc> {
   try {
-    return new Query<Doc>(cheapFirst(filter), { context: MONGO_CONTEXT });
+    return mongoQuery(cheapFirst(filter));
   } catch (err) {
     if (err instanceof EmulatorError) throw err;
     throw new EmulatorError(

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Query, update as applyModifier } from 'mingo';
+import { update as applyModifier } from 'mingo';
+import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
 import { checkDocumentLimits } from './limits';
+import { MONGO_CONTEXT } from './mingo-context';
+import { projectDocs } from './projection';
 import { compileQuery } from './query-plan';
+import { checkFieldNames, checkOperandTypes } from './write-checks';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
 
 /**
@@ -171,11 +175,15 @@ export class Store {
   /** Documents matching `filter`, sorted, paged and projected; copies, never the stored objects. */
   find(name: string, filter: Doc, options: FindOptions = {}, transactionId?: string): Doc[] {
     const docs = this.visibleDocs(name, transactionId);
-    let cursor = compile(filter).find<Doc>(docs, options.projection);
+    let cursor = compile(filter).find<Doc>(docs);
     if (options.order?.length) cursor = cursor.sort(Object.fromEntries(options.order));
     if (options.offset) cursor = cursor.skip(options.offset);
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
-    return cursor.all().map((doc) => clone(doc));
+    // Projected last, on copies (projection.ts: MongoDB's rules where mingo differs).
+    return projectDocs(
+      cursor.all().map((doc) => clone(doc)),
+      options.projection,
+    );
   }
 
   count(name: string, filter: Doc, transactionId?: string): number {
@@ -201,6 +209,7 @@ export class Store {
     const seen = new Set<DocId>();
     for (const input of docs) {
       const doc = clone(input);
+      checkFieldNames(doc);
       if (doc._id === undefined) doc._id = newDocId();
       const id = doc._id;
       if (!isDocId(id)) {
@@ -236,7 +245,7 @@ export class Store {
     const targets = options.multi ? matched : matched.slice(0, 1);
     const writes: Write[] = [];
     for (const before of targets) {
-      const after = applyUpdate(before, spec);
+      const after = applyUpdate(before, spec, filter);
       if (sameValue(before, after)) continue;
       const kind: ChangeKind = spec.kind === 'replace' ? 'replace' : 'update';
       writes.push({
@@ -251,7 +260,7 @@ export class Store {
     if (!targets.length && options.upsert) {
       const seed = spec.kind === 'replace' ? {} : equalityFields(filter);
       const id = isDocId(filter._id) ? filter._id : newDocId();
-      const after = applyUpdate({ ...seed, _id: id }, spec);
+      const after = applyUpdate({ ...seed, _id: id }, spec, filter);
       writes.push({ collection: name, id, before: null, after, kind: 'add' });
       upsertedId = id;
     }
@@ -611,21 +620,28 @@ function compile(filter: Doc): Query<Doc> {
   return compileQuery(filter);
 }
 
-function applyUpdate(before: Doc, spec: UpdateSpec): Doc {
+/**
+ * The document `spec` makes of `before`. The filter goes to the update engine for the positional
+ * `$` (MongoDB manual, "$ (update)"); a wrong-typed operand or a field name MongoDB cannot store
+ * refuses the write (write-checks.ts).
+ */
+function applyUpdate(before: Doc, spec: UpdateSpec, filter: Doc): Doc {
   if (spec.kind === 'replace') {
     if ('_id' in spec.doc && !sameValue(spec.doc._id, before._id)) {
       throw new EmulatorError('INVALID_PARAM', 'a replacement document may not change _id');
     }
+    checkFieldNames(spec.doc);
     return { ...clone(spec.doc), _id: before._id };
   }
+  checkOperandTypes(before, spec.modifier);
   const after = clone(before);
   try {
     applyModifier(
       after,
       spec.modifier as Parameters<typeof applyModifier>[1],
       undefined,
-      undefined,
-      { cloneMode: 'deep' },
+      filter as Parameters<typeof applyModifier>[3],
+      { cloneMode: 'deep', queryOptions: { context: MONGO_CONTEXT } },
     );
   } catch (err) {
     throw new EmulatorError('DATABASE_REQUEST_FAILED', `invalid update: ${(err as Error).message}`);
@@ -633,6 +649,7 @@ function applyUpdate(before: Doc, spec: UpdateSpec): Doc {
   if (!sameValue(after._id, before._id)) {
     throw new EmulatorError('INVALID_PARAM', 'an update may not change _id');
   }
+  checkFieldNames(after);
   return after;
 }
 

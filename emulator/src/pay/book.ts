@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { ScheduledTask } from '../clock';
 import { EmulatorError } from '../errors';
 import { CallbackDispatcher } from './callbacks';
+import { Disagreements } from './disagreements';
 import { SP_APPID, SP_MCH_ID, type Order, type SandboxDeps } from './model';
 import { nonce, signFields } from './sign';
 import { PayFailure, requireString, type Wire } from './validate';
@@ -16,6 +17,8 @@ export class PayBook {
   readonly byPrepayId = new Map<string, Order>();
   readonly refundTasks = new Set<ScheduledTask>();
   readonly callbacks: CallbackDispatcher;
+  /** Pending ways to disagree with the merchant (queryOrder facts, refund outcomes). */
+  readonly disagreements = new Disagreements();
   readonly signKey: string;
   readonly spMchId: string;
 

@@ -1,11 +1,19 @@
-import { Clock } from '../clock';
-import { PaySandbox, type OrderView } from './sandbox';
+import type { OrderView } from './sandbox';
+import {
+  ENV,
+  MCH,
+  advance,
+  harness,
+  order,
+  pay,
+  stopHarness,
+  type Harness,
+} from './test-support/sandbox-harness';
 import {
   RETRY_DELAYS_MS,
   judgeReply,
   parseCallbackFaults,
   type DeliveryOutcome,
-  type DeliveryRequest,
 } from './callbacks';
 
 /**
@@ -13,79 +21,11 @@ import {
  * retry, fault and schedule step is driven by clock.advance, so nothing here waits in real time.
  */
 
-const MCH = '1900000109';
-const ENV = 'local-env';
-
-interface Harness {
-  clock: Clock;
-  sandbox: PaySandbox;
-  delivered: DeliveryRequest[];
-  /** What the callback function answers, per call (default: acknowledge). */
-  reply: (req: DeliveryRequest, n: number) => DeliveryOutcome;
-  events: { type: string; data: Record<string, unknown> }[];
-}
-
-function harness(): Harness {
-  // Emulated time is real time plus an offset; freezing real time leaves clock.advance as the
-  // only thing that moves it, so "not yet at 4999 ms, delivered at 5000 ms" holds exactly.
-  jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2024, 0, 1, 4, 0, 0));
-  const clock = new Clock();
-  const h: Harness = {
-    clock,
-    delivered: [],
-    reply: () => ({ result: { errcode: 0, errmsg: 'OK' } }),
-    events: [],
-    sandbox: undefined as unknown as PaySandbox,
-  };
-  h.sandbox = new PaySandbox({
-    clock,
-    config: { appid: 'wx0000000000000000', mchId: MCH, envId: ENV },
-    functions: () => ['paynotify', 'refundnotify'],
-    deliver: async (req) => {
-      h.delivered.push(req);
-      return h.reply(req, h.delivered.length);
-    },
-    emit: (type, data) => h.events.push({ type, data }),
-    defaultOpenid: 'o_local_user_0001',
-    signKey: 'test-key',
-  });
-  return h;
-}
-
 let current: Harness | undefined;
 afterEach(() => {
-  current?.sandbox.reset();
-  current?.clock.stop();
+  stopHarness(current);
   current = undefined;
-  jest.restoreAllMocks();
 });
-
-function order(h: Harness, outTradeNo: string, extra: Record<string, unknown> = {}): void {
-  const answer = h.sandbox.call('unifiedOrder', {
-    body: '解锁全文',
-    out_trade_no: outTradeNo,
-    total_fee: 1,
-    spbill_create_ip: '127.0.0.1',
-    sub_mch_id: MCH,
-    env_id: ENV,
-    function_name: 'paynotify',
-    nonce_str: 'n0nce',
-    ...extra,
-  });
-  expect(answer.result_code).toBe('SUCCESS');
-}
-
-async function pay(h: Harness, outTradeNo: string): Promise<OrderView> {
-  h.sandbox.decide(outTradeNo, 'confirm');
-  await h.sandbox.idle();
-  return h.sandbox.get(outTradeNo) as OrderView;
-}
-
-/** Advances the clock in steps (each step runs what became due, then waits for deliveries). */
-async function advance(h: Harness, ms: number): Promise<void> {
-  await h.clock.advance(ms);
-  await h.sandbox.idle();
-}
 
 const offsets = (view: OrderView): number[] => {
   const attempts = view.callbacks?.attempts ?? [];

@@ -13,6 +13,13 @@ export const PAY_USAGE = `Usage:
   wxcloud-emulator pay faults clear
   wxcloud-emulator pay faults drop|duplicate|lose [--count N] [--order NO] [--kind payment|refund]
   wxcloud-emulator pay faults delay|reorder --delay-ms MS [--count N] [--order NO] [--kind ...]
+  wxcloud-emulator pay faults query-order [--total-fee FEN] [--sub-mch-id ID] [--transaction-id ID]
+                                          [--not-exist] [--count N] [--order NO]
+                                                   (queryOrder reports other facts, or ORDERNOTEXIST)
+  wxcloud-emulator pay faults refund --status REFUNDCLOSE|CHANGE|PROCESSING [--count N] [--order NO]
+                                                   (the next refund ends so instead of SUCCESS)
+  wxcloud-emulator pay refund <outTradeNo> [--fee FEN] [--function NAME] [--status STATUS]
+                                                   (a refund made on the merchant platform)
 Options: --url URL (default http://127.0.0.1:8787)`;
 
 type Out = { write(text: string): unknown };
@@ -57,6 +64,13 @@ export async function runPayCommand(
         'delay-ms': { type: 'string' },
         order: { type: 'string' },
         kind: { type: 'string' },
+        'total-fee': { type: 'string' },
+        'sub-mch-id': { type: 'string' },
+        'transaction-id': { type: 'string' },
+        'not-exist': { type: 'boolean' },
+        status: { type: 'string' },
+        fee: { type: 'string' },
+        function: { type: 'string' },
       },
       strict: true,
     });
@@ -94,6 +108,15 @@ export async function runPayCommand(
       case 'list':
         result = await call(url, 'GET', '/pay/orders');
         break;
+      case 'refund': {
+        if (!arg) return usage('refund needs an outTradeNo');
+        result = await call(url, 'POST', `/pay/orders/${encodeURIComponent(arg)}/refund`, {
+          ...(values.fee === undefined ? {} : { refundFee: Number(values.fee) }),
+          ...(values.function === undefined ? {} : { functionName: values.function }),
+          ...(values.status === undefined ? {} : { status: values.status }),
+        });
+        break;
+      }
       case 'faults': {
         if (!arg) {
           result = await call(url, 'GET', '/pay/faults');
@@ -101,6 +124,23 @@ export async function runPayCommand(
         }
         if (arg === 'clear') {
           result = await call(url, 'POST', '/faults', { pay: { clear: true } });
+          break;
+        }
+        const scope: Record<string, unknown> = {};
+        if (values.count !== undefined) scope.count = Number(values.count);
+        if (values.order !== undefined) scope.outTradeNo = values.order;
+        if (arg === 'query-order') {
+          const rule: Record<string, unknown> = { ...scope };
+          if (values['not-exist']) rule.notExist = true;
+          if (values['total-fee'] !== undefined) rule.totalFee = Number(values['total-fee']);
+          if (values['sub-mch-id'] !== undefined) rule.subMchId = values['sub-mch-id'];
+          if (values['transaction-id'] !== undefined) rule.transactionId = values['transaction-id'];
+          result = await call(url, 'POST', '/faults', { pay: { queryOrder: [rule] } });
+          break;
+        }
+        if (arg === 'refund') {
+          const rule = { ...scope, status: values.status };
+          result = await call(url, 'POST', '/faults', { pay: { refunds: [rule] } });
           break;
         }
         const rule: Record<string, unknown> = { action: arg };

@@ -9,6 +9,12 @@ import {
   type DeliveryOutcome,
   type DeliveryRequest,
 } from './callbacks';
+import {
+  parseQueryOrderRules,
+  parseRefundOutcome,
+  parseRefundRules,
+  type PendingDisagreements,
+} from './disagreements';
 import { PaySandbox, type Decision, type OrderView, type VerifyResult } from './sandbox';
 import type { Wire } from './validate';
 
@@ -160,31 +166,90 @@ export class PayService implements EmulatorService {
     return this.sandbox.idle();
   }
 
-  /** `POST /emulator/v1/faults` `{"pay": {"callbacks": [...], "clear": true}}`. */
+  /**
+   * `POST /emulator/v1/faults` `{"pay": {"callbacks": [...], "queryOrder": [...], "refunds": [...],
+   * "clear": true}}`: notification faults, and the ways WeChat Pay disagrees (disagreements.ts).
+   * Everything is checked before anything changes.
+   */
   applyFaults(spec: unknown): void {
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
       throw new EmulatorError(
         'INVALID_PARAM',
-        'pay faults must be an object such as {"callbacks": [{"action": "drop", "count": 1}]} or {"clear": true}',
+        'pay faults must be an object such as {"callbacks": [{"action": "drop", "count": 1}]}, {"queryOrder": [{"totalFee": 1}]}, {"refunds": [{"status": "REFUNDCLOSE"}]} or {"clear": true}',
       );
     }
     const s = spec as Record<string, unknown>;
-    const unknown = Object.keys(s).filter((k) => k !== 'callbacks' && k !== 'clear');
+    const known = ['callbacks', 'queryOrder', 'refunds', 'clear'];
+    const unknown = Object.keys(s).filter((k) => !known.includes(k));
     if (unknown.length) {
       throw new EmulatorError(
         'INVALID_PARAM',
-        `pay faults: unknown key(s) ${unknown.join(', ')}; use "callbacks" and/or "clear"`,
+        `pay faults: unknown key(s) ${unknown.join(', ')}; use ${known.map((k) => `"${k}"`).join(', ')}`,
       );
     }
     if (s.clear !== undefined && typeof s.clear !== 'boolean') {
       throw new EmulatorError('INVALID_PARAM', 'pay faults: "clear" must be true or false');
     }
     const faults = s.callbacks === undefined ? [] : parseCallbackFaults(s.callbacks);
-    if (s.clear) this.clearCallbackFaults();
+    const queryOrder = s.queryOrder === undefined ? [] : parseQueryOrderRules(s.queryOrder);
+    const refunds = s.refunds === undefined ? [] : parseRefundRules(s.refunds);
+    if (s.clear) {
+      this.clearCallbackFaults();
+      this.sandbox.clearDisagreements();
+    }
     this.sandbox.callbacks.injectFaults(faults);
+    this.sandbox.disagree({ queryOrder, refunds });
     this.ctx.events.emit('pay.callback', {
       event: 'faults',
       pending: this.sandbox.callbacks.pendingFaults(),
+      ...this.sandbox.pendingDisagreements(),
+    });
+  }
+
+  /** The pending faults: notification rules and disagreement rules. */
+  pendingFaults(): { callbacks: CallbackFault[] } & PendingDisagreements {
+    return {
+      callbacks: this.sandbox.callbacks.pendingFaults(),
+      ...this.sandbox.pendingDisagreements(),
+    };
+  }
+
+  /** `POST /pay/orders/{outTradeNo}/refund`: a refund made on the merchant platform. */
+  private async refundOnPlatform(
+    outTradeNo: string,
+    opts: Record<string, unknown>,
+  ): Promise<OrderView> {
+    const known = ['refundFee', 'functionName', 'status', 'wait'];
+    const unknown = Object.keys(opts).filter((k) => !known.includes(k));
+    if (unknown.length) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `pay refund: unknown field(s) ${unknown.join(', ')}; known: ${known.join(', ')}`,
+      );
+    }
+    if (opts.refundFee !== undefined && typeof opts.refundFee !== 'number') {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `pay refund: "refundFee" must be a number of fen, got ${JSON.stringify(opts.refundFee)}`,
+      );
+    }
+    if (
+      opts.functionName !== undefined &&
+      (typeof opts.functionName !== 'string' || !opts.functionName)
+    ) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        'pay refund: "functionName" must be a function name',
+      );
+    }
+    const status =
+      opts.status === undefined
+        ? undefined
+        : parseRefundOutcome(opts.status, 'pay refund: "status"');
+    return this.sandbox.refundOnPlatform(outTradeNo, {
+      ...(opts.refundFee === undefined ? {} : { refundFee: opts.refundFee as number }),
+      ...(opts.functionName === undefined ? {} : { functionName: opts.functionName as string }),
+      ...(status === undefined ? {} : { status }),
     });
   }
 
@@ -214,10 +279,14 @@ export class PayService implements EmulatorService {
         const order = await this.sandbox.resend(outTradeNo);
         return c.json({ order });
       }
+      if (action === 'refund') {
+        // "wait" is accepted and means nothing here: the refund settles later on the clock.
+        return c.json({ order: await this.refundOnPlatform(outTradeNo, opts) });
+      }
       if (!DECISIONS.includes(action as Decision)) {
         throw new EmulatorError(
           'NOT_FOUND',
-          `no pay action "${action}"; use confirm, cancel, fail or resend`,
+          `no pay action "${action}"; use confirm, cancel, fail, resend or refund`,
           404,
         );
       }
@@ -230,7 +299,7 @@ export class PayService implements EmulatorService {
       });
       return c.json({ order });
     });
-    app.get('/pay/faults', (c) => c.json({ callbacks: this.sandbox.callbacks.pendingFaults() }));
+    app.get('/pay/faults', (c) => c.json(this.pendingFaults()));
     app.get('/pay/stats', (c) => c.json({ callbacks: this.sandbox.callbacks.stats() }));
   }
 

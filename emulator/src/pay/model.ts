@@ -23,7 +23,10 @@ export type TradeState =
   | 'CLOSED';
 
 export type Decision = 'confirm' | 'cancel' | 'fail';
-export type RefundStatus = 'PROCESSING' | 'SUCCESS';
+/** WeChat Pay's refund_status values: 退款处理中, 退款成功, 退款关闭, 退款异常. */
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
+/** refund_request_source: the refund API, or the merchant platform (商户平台) by hand. */
+export type RefundSource = 'API' | 'VENDOR_PLATFORM';
 
 export const API_NAMES = [
   'unifiedOrder',
@@ -79,7 +82,12 @@ export interface Refund {
   refundFee: number;
   totalFee: number;
   status: RefundStatus;
+  /** How it ends when it settles: SUCCESS unless a refunds fault rule or the control API said otherwise. */
+  outcome: RefundStatus;
+  source: RefundSource;
   requestedAt: number;
+  /** When it left PROCESSING, whatever it ended as. */
+  settledAt?: number;
   successAt?: number;
   functionName?: string;
   envId?: string;
@@ -159,7 +167,9 @@ export interface OrderView {
     refundId: string;
     refundFee: number;
     status: RefundStatus;
+    source: RefundSource;
     requestedAt: string;
+    settledAt?: string;
     successAt?: string;
     callbacks?: CallbacksView;
   }[];

@@ -61,11 +61,14 @@ export function refundEvent(book: PayBook, order: Order, refund: Refund): Record
       settlementTotalFee: order.totalFee,
       refundFee: refund.refundFee,
       settlementRefundFee: refund.refundFee,
-      refundStatus: 'SUCCESS',
-      successTime: formatPayDateTime(refund.successAt as number),
+      // The notification goes out for every final status: SUCCESS, CHANGE or REFUNDCLOSE.
+      refundStatus: refund.status,
+      ...(refund.successAt === undefined
+        ? {}
+        : { successTime: formatPayDateTime(refund.successAt) }),
       refundRecvAccout: '支付用户的零钱',
       refundAccount: 'REFUND_SOURCE_UNSETTLED_FUNDS',
-      refundRequestSource: 'API',
+      refundRequestSource: refund.source,
     },
   };
 }

@@ -166,7 +166,7 @@ export function queryOrder(book: PayBook, data: Wire): Wire {
   const subMchId = book.merchant(data);
   const order = findOrder(book, data, subMchId);
   const paid = order.state === 'SUCCESS' || order.state === 'REFUND';
-  return book.success(subMchId, {
+  const fields: Wire = {
     out_trade_no: order.outTradeNo,
     ...(order.attach === undefined ? {} : { attach: order.attach }),
     trade_state: order.state,
@@ -187,7 +187,36 @@ export function queryOrder(book: PayBook, data: Wire): Wire {
           time_end: formatPayTime(order.paidAt as number),
         }
       : {}),
+  };
+  return book.success(subMchId, disagree(book, order, fields));
+}
+
+/** Applies a pending queryOrder disagreement rule (see disagreements.ts) to the answer's fields. */
+function disagree(book: PayBook, order: Order, fields: Wire): Wire {
+  const rule = book.disagreements.takeQueryOrder(order.outTradeNo);
+  if (!rule) return fields;
+  book.deps.emit('pay.order', {
+    event: 'disagreed',
+    api: 'queryOrder',
+    outTradeNo: order.outTradeNo,
+    rule: { ...rule },
   });
+  if (rule.notExist) {
+    throw book.refused(
+      order.subMchId,
+      'ORDERNOTEXIST',
+      `此交易订单号不存在: out_trade_no "${order.outTradeNo}" (a queryOrder notExist fault: WeChat Pay says it never saw the order)`,
+    );
+  }
+  const out: Wire = { ...fields };
+  if (rule.totalFee !== undefined) {
+    out.total_fee = rule.totalFee;
+    if (out.cash_fee !== undefined) out.cash_fee = rule.totalFee;
+  }
+  if (rule.subMchId !== undefined) out.sub_mch_id = rule.subMchId;
+  if (rule.transactionId === '') delete out.transaction_id;
+  else if (rule.transactionId !== undefined) out.transaction_id = rule.transactionId;
+  return out;
 }
 
 export function closeOrder(book: PayBook, data: Wire): Wire {

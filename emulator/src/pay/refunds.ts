@@ -1,5 +1,14 @@
+import { EmulatorError } from '../errors';
 import type { PayBook } from './book';
-import { REFUND_SETTLE_MS, MAX_REFUNDS_PER_ORDER, digits, type Order, type Refund } from './model';
+import type { RefundOutcome } from './disagreements';
+import {
+  REFUND_SETTLE_MS,
+  MAX_REFUNDS_PER_ORDER,
+  digits,
+  type Order,
+  type Refund,
+  type RefundSource,
+} from './model';
 import { refundEvent } from './notify-events';
 import { findOrder } from './orders';
 import { nonce } from './sign';
@@ -74,60 +83,100 @@ export function refund(book: PayBook, data: Wire): Wire {
       `累计退款金额大于支付金额: refund_fee (refundFee) ${refundFee} fen is more than the ${left} fen left to refund on order "${order.outTradeNo}" (paid ${order.totalFee}, refunded ${order.refundedFee})`,
     );
   }
+  return openRefund(book, order, {
+    outRefundNo,
+    refundFee,
+    totalFee,
+    source: 'API',
+    ...(target ? { target } : {}),
+    ...(refundDesc === undefined ? {} : { refundDesc }),
+  }).answer;
+}
+
+interface RefundRequest {
+  outRefundNo: string;
+  refundFee: number;
+  totalFee: number;
+  source: RefundSource;
+  target?: { envId: string; functionName: string };
+  refundDesc?: string;
+  /** Set by the control API; otherwise a pending refunds fault rule, else SUCCESS. */
+  outcome?: RefundOutcome;
+}
+
+/** Records an accepted refund (PROCESSING) and schedules how it ends. */
+function openRefund(book: PayBook, order: Order, req: RefundRequest): Refund {
   const now = book.now();
   const refundId = `50000${formatPayTime(now).slice(0, 8)}${digits(16)}`;
-  const answer = book.success(subMchId, {
+  const answer = book.success(order.subMchId, {
     transaction_id: order.transactionId,
     out_trade_no: order.outTradeNo,
-    out_refund_no: outRefundNo,
+    out_refund_no: req.outRefundNo,
     refund_id: refundId,
-    refund_fee: refundFee,
-    settlement_refund_fee: refundFee,
+    refund_fee: req.refundFee,
+    settlement_refund_fee: req.refundFee,
     total_fee: order.totalFee,
     settlement_total_fee: order.totalFee,
     fee_type: 'CNY',
     cash_fee: order.totalFee,
-    cash_refund_fee: refundFee,
+    cash_refund_fee: req.refundFee,
     coupon_refund_fee: 0,
     coupon_refund_count: 0,
   });
+  const outcome =
+    req.outcome ?? book.disagreements.takeRefund(order.outTradeNo)?.status ?? 'SUCCESS';
   const refund: Refund = {
-    outRefundNo,
+    outRefundNo: req.outRefundNo,
     refundId,
-    refundFee,
-    totalFee,
+    refundFee: req.refundFee,
+    totalFee: req.totalFee,
     status: 'PROCESSING',
+    outcome,
+    source: req.source,
     requestedAt: now,
-    ...(target ? { functionName: target.functionName, envId: target.envId } : {}),
-    ...(refundDesc === undefined ? {} : { refundDesc }),
+    ...(req.target ? { functionName: req.target.functionName, envId: req.target.envId } : {}),
+    ...(req.refundDesc === undefined ? {} : { refundDesc: req.refundDesc }),
     answer,
   };
   order.refunds.push(refund);
-  order.refundedFee += refundFee;
+  order.refundedFee += req.refundFee;
   order.state = 'REFUND';
   book.deps.emit('pay.refund', {
     event: 'requested',
     outTradeNo: order.outTradeNo,
-    outRefundNo,
+    outRefundNo: refund.outRefundNo,
     refundId,
-    refundFee,
+    refundFee: refund.refundFee,
     status: refund.status,
+    source: refund.source,
   });
-  const task = book.deps.clock.schedule(
-    now + REFUND_SETTLE_MS,
-    `pay refund ${outRefundNo} settles`,
-    () => {
-      book.refundTasks.delete(task);
-      settleRefund(book, order, refund);
-    },
-  );
-  book.refundTasks.add(task);
-  return answer;
+  // A refund told to stay PROCESSING never settles (queryRefund keeps saying so).
+  if (outcome !== 'PROCESSING') {
+    const task = book.deps.clock.schedule(
+      now + REFUND_SETTLE_MS,
+      `pay refund ${refund.outRefundNo} settles`,
+      () => {
+        book.refundTasks.delete(task);
+        settleRefund(book, order, refund);
+      },
+    );
+    book.refundTasks.add(task);
+  }
+  return refund;
 }
 
+/**
+ * Ends a refund as its outcome says and notifies its function, for every final status (WeChat
+ * Pay's refund notification carries SUCCESS, CHANGE or REFUNDCLOSE in refund_status).
+ */
 export function settleRefund(book: PayBook, order: Order, refund: Refund): void {
-  refund.status = 'SUCCESS';
-  refund.successAt = book.now();
+  const now = book.now();
+  refund.status = refund.outcome;
+  refund.settledAt = now;
+  if (refund.status === 'SUCCESS') refund.successAt = now;
+  // A closed refund returned nothing: its amount can be refunded again. A CHANGE (退款异常) did
+  // leave the merchant's account and waits for manual handling on the merchant platform.
+  if (refund.status === 'REFUNDCLOSE') order.refundedFee -= refund.refundFee;
   book.deps.emit('pay.refund', {
     event: 'settled',
     outTradeNo: order.outTradeNo,
@@ -146,6 +195,60 @@ export function settleRefund(book: PayBook, order: Order, refund: Refund): void 
       event: refundEvent(book, order, refund),
     });
   }
+}
+
+/**
+ * A refund made by hand on the merchant platform (商户平台), outside the app: the app never asked
+ * for it and learns of it only through a refund notification (when `functionName` is given; on
+ * the real platform it is the function of the order's earlier refund, if any: an assumption) or
+ * queryRefund. The control API's `POST /pay/orders/{outTradeNo}/refund`.
+ */
+export function platformRefund(
+  book: PayBook,
+  outTradeNo: string,
+  opts: { refundFee?: number; functionName?: string; status?: RefundOutcome },
+): Refund {
+  const order = book.mustFind(outTradeNo);
+  if (order.state !== 'SUCCESS' && order.state !== 'REFUND') {
+    throw new EmulatorError(
+      'ORDER_NOT_PAID',
+      `order "${outTradeNo}" is ${order.state}; only a paid order can be refunded`,
+      409,
+    );
+  }
+  const left = order.totalFee - order.refundedFee;
+  const refundFee = opts.refundFee ?? left;
+  if (!Number.isInteger(refundFee) || refundFee < 1 || refundFee > left) {
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `refundFee must be an integer number of fen from 1 to the ${left} fen left to refund on order "${outTradeNo}", got ${JSON.stringify(opts.refundFee)}`,
+      left < 1 ? 409 : 400,
+    );
+  }
+  if (order.refunds.length >= MAX_REFUNDS_PER_ORDER) {
+    throw new EmulatorError(
+      'TOO_MANY_REFUNDS',
+      `order "${outTradeNo}" already has ${order.refunds.length} refunds; WeChat allows at most ${MAX_REFUNDS_PER_ORDER}`,
+      409,
+    );
+  }
+  const functions = book.deps.functions();
+  if (opts.functionName !== undefined && !functions.includes(opts.functionName)) {
+    throw new EmulatorError(
+      'INVALID_PARAM',
+      `functionName "${opts.functionName}" is not a function of this environment (functions: ${functions.join(', ') || 'none'})`,
+    );
+  }
+  return openRefund(book, order, {
+    outRefundNo: `MP${formatPayTime(book.now())}${digits(8)}`,
+    refundFee,
+    totalFee: order.totalFee,
+    source: 'VENDOR_PLATFORM',
+    ...(opts.functionName === undefined
+      ? {}
+      : { target: { envId: book.deps.config.envId, functionName: opts.functionName } }),
+    ...(opts.status === undefined ? {} : { outcome: opts.status }),
+  });
 }
 
 export function queryRefund(book: PayBook, data: Wire): Wire {

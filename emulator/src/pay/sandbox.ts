@@ -12,7 +12,13 @@ import {
 } from './model';
 import { closeOrder, queryOrder, unifiedOrder } from './orders';
 import { decide, verifyPayment } from './pay-sheet';
-import { queryRefund, refund } from './refunds';
+import { platformRefund, queryRefund, refund } from './refunds';
+import type {
+  PendingDisagreements,
+  QueryOrderRule,
+  RefundOutcome,
+  RefundRule,
+} from './disagreements';
 import { PayFailure, type Wire } from './validate';
 import { view } from './views';
 
@@ -103,6 +109,28 @@ export class PaySandbox {
     return verifyPayment(this.book, payment);
   }
 
+  /** A refund made by hand on the merchant platform (see refunds.ts `platformRefund`). */
+  refundOnPlatform(
+    outTradeNo: string,
+    opts: { refundFee?: number; functionName?: string; status?: RefundOutcome } = {},
+  ): OrderView {
+    platformRefund(this.book, outTradeNo, opts);
+    return view(this.book, this.book.mustFind(outTradeNo));
+  }
+
+  /** Appends disagreement rules (queryOrder facts, refund outcomes; see disagreements.ts). */
+  disagree(rules: { queryOrder?: QueryOrderRule[]; refunds?: RefundRule[] }): void {
+    this.book.disagreements.add(rules);
+  }
+
+  pendingDisagreements(): PendingDisagreements {
+    return this.book.disagreements.pending();
+  }
+
+  clearDisagreements(): void {
+    this.book.disagreements.clear();
+  }
+
   get(outTradeNo: string): OrderView | undefined {
     const order = this.book.orders.get(outTradeNo);
     return order && view(this.book, order);
@@ -124,6 +152,7 @@ export class PaySandbox {
     book.refundTasks.clear();
     book.orders.clear();
     book.byPrepayId.clear();
+    book.disagreements.clear();
     this.callbacks.reset();
   }
 }

@@ -52,7 +52,9 @@ export function view(book: PayBook, order: Order): OrderView {
         refundId: r.refundId,
         refundFee: r.refundFee,
         status: r.status,
+        source: r.source,
         requestedAt: iso(r.requestedAt),
+        ...(r.settledAt === undefined ? {} : { settledAt: iso(r.settledAt) }),
         ...(r.successAt === undefined ? {} : { successAt: iso(r.successAt) }),
         ...(rc ? { callbacks: rc } : {}),
       };

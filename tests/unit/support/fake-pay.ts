@@ -7,23 +7,34 @@ import type {
   QueryRefundRequest,
   QueryRefundResult,
   RefundRequest,
+  RefundStatus,
   RefundResult,
   TradeState,
   UnifiedOrderRequest,
   UnifiedOrderResult,
 } from '../../../server/cloudpay';
 
+interface FakeRefund {
+  outRefundNo: string;
+  refundFee: number;
+  status: RefundStatus;
+}
+
 interface FakeOrder {
   request: UnifiedOrderRequest;
   state: TradeState;
   createdAt: number;
   transactionId?: string;
-  refund?: {
-    outRefundNo: string;
-    refundFee: number;
-    status: 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE';
-  };
+  /** In request order, as queryRefund numbers them (_0, _1, ...). */
+  refunds: FakeRefund[];
 }
+
+/**
+ * What the next queryOrder of an order reports instead of its own facts, or `notExist`: the same
+ * powers as the emulator sandbox's queryOrder rules (emulator/docs/pay.md, "WeChat Pay disagreeing").
+ */
+export type QueryOrderDisagreement =
+  { notExist: true } | { totalFee?: number; subMchId?: string; transactionId?: string };
 
 const ok = { errCode: 0, errMsg: 'ok', returnCode: 'SUCCESS', resultCode: 'SUCCESS' } as const;
 const fail = (errCodeDes: string) =>
@@ -43,6 +54,7 @@ export class FakeCloudPay implements CloudPayApi {
   failNextUnifiedOrder: string | undefined;
   /** The next N calls throw, as a network failure would. */
   throwNext = 0;
+  private readonly disagreements = new Map<string, QueryOrderDisagreement[]>();
 
   constructor(private readonly now: () => number) {}
 
@@ -99,7 +111,12 @@ export class FakeCloudPay implements CloudPayApi {
     }
     if (!request.nonceStr) return fail('nonce_str is required');
     if (this.orders.has(request.outTradeNo)) return fail('商户订单号重复');
-    this.orders.set(request.outTradeNo, { request, state: 'NOTPAY', createdAt: this.now() });
+    this.orders.set(request.outTradeNo, {
+      request,
+      state: 'NOTPAY',
+      createdAt: this.now(),
+      refunds: [],
+    });
     const prepayId = `wx_prepay_${request.outTradeNo}`;
     return {
       ...ok,
@@ -115,10 +132,20 @@ export class FakeCloudPay implements CloudPayApi {
     };
   }
 
+  /** The next `count` queryOrder calls for the order answer `with` (see QueryOrderDisagreement). */
+  disagreeQueryOrder(outTradeNo: string, disagreement: QueryOrderDisagreement, count = 1): void {
+    const queue = this.disagreements.get(outTradeNo) ?? [];
+    for (let i = 0; i < count; i++) queue.push(disagreement);
+    this.disagreements.set(outTradeNo, queue);
+  }
+
   async queryOrder(request: QueryOrderRequest): Promise<QueryOrderResult> {
     this.enter('queryOrder', request);
     const order = request.outTradeNo ? this.orders.get(request.outTradeNo) : undefined;
-    if (!order) return fail('订单不存在');
+    // WeChat Pay's err_code_des for ORDERNOTEXIST (the SDK keeps only the description).
+    if (!order) return fail('此交易订单号不存在');
+    const disagreement = this.disagreements.get(order.request.outTradeNo)?.shift();
+    if (disagreement && 'notExist' in disagreement) return fail('此交易订单号不存在');
     return {
       ...ok,
       subMchId: order.request.subMchId,
@@ -127,6 +154,7 @@ export class FakeCloudPay implements CloudPayApi {
       totalFee: order.request.totalFee,
       transactionId: order.transactionId,
       timeEnd: order.transactionId ? '20261127120000' : undefined,
+      ...disagreement,
     };
   }
 
@@ -134,7 +162,7 @@ export class FakeCloudPay implements CloudPayApi {
     this.enter('closeOrder', request);
     const order = this.orders.get(request.outTradeNo);
     if (!order) return fail('订单不存在');
-    if (order.state === 'SUCCESS') return fail('订单已支付');
+    if (order.state === 'SUCCESS' || order.state === 'REFUND') return fail('订单已支付');
     if (this.now() - order.createdAt < 5 * 60_000) return fail('订单创建后5分钟内不能关闭');
     order.state = 'CLOSED';
     return { ...ok };
@@ -144,36 +172,81 @@ export class FakeCloudPay implements CloudPayApi {
     this.enter('refund', request);
     const order = request.outTradeNo ? this.orders.get(request.outTradeNo) : undefined;
     if (!order || (order.state !== 'SUCCESS' && order.state !== 'REFUND'))
-      return fail('订单未支付');
-    if (order.refund && order.refund.outRefundNo !== request.outRefundNo)
-      return fail('退款金额超过可退金额');
-    order.refund ??= {
+      return fail('订单状态错误');
+    if (request.totalFee !== order.request.totalFee) return fail('订单金额与之前请求不一致');
+    const answer = {
+      ...ok,
+      outRefundNo: request.outRefundNo,
+      refundId: `50000${request.outRefundNo}`,
+    };
+    // The same out_refund_no is a retry of the same refund: answered again, refunded once.
+    if (order.refunds.some((r) => r.outRefundNo === request.outRefundNo)) return answer;
+    if (request.refundFee > this.refundable(order)) return fail('累计退款金额大于支付金额');
+    order.refunds.push({
       outRefundNo: request.outRefundNo,
       refundFee: request.refundFee,
       status: 'PROCESSING',
-    };
-    return { ...ok, outRefundNo: request.outRefundNo, refundId: `50000${request.outRefundNo}` };
+    });
+    order.state = 'REFUND';
+    return answer;
   }
 
-  /** WeChat Pay finishes the refund. */
-  settleRefund(outTradeNo: string, status: 'SUCCESS' | 'REFUNDCLOSE' = 'SUCCESS'): void {
+  /** What is left to refund: a REFUNDCLOSE refund returned nothing, CHANGE did leave the shop. */
+  private refundable(order: FakeOrder): number {
+    const out = order.refunds
+      .filter((r) => r.status !== 'REFUNDCLOSE')
+      .reduce((sum, r) => sum + r.refundFee, 0);
+    return order.request.totalFee - out;
+  }
+
+  /**
+   * WeChat Pay finishes a refund (the order's latest, or the one named): SUCCESS, REFUNDCLOSE
+   * (退款关闭) or CHANGE (退款异常), WeChat Pay v2's refund_status values.
+   */
+  settleRefund(
+    outTradeNo: string,
+    status: Exclude<RefundStatus, 'PROCESSING'> = 'SUCCESS',
+    outRefundNo?: string,
+  ): void {
     const order = this.orders.get(outTradeNo);
-    if (!order?.refund) throw new Error(`no refund for ${outTradeNo}`);
-    order.refund.status = status;
-    if (status === 'SUCCESS') order.state = 'REFUND';
+    const refund =
+      outRefundNo === undefined
+        ? order?.refunds.at(-1)
+        : order?.refunds.find((r) => r.outRefundNo === outRefundNo);
+    if (!refund) throw new Error(`no refund ${outRefundNo ?? ''} for ${outTradeNo}`);
+    refund.status = status;
+  }
+
+  /** A refund made by hand on the merchant platform: the app never asked for it. */
+  refundOnPlatform(
+    outTradeNo: string,
+    refundFee: number,
+    status: RefundStatus = 'SUCCESS',
+  ): FakeRefund {
+    const order = this.orders.get(outTradeNo);
+    if (!order || (order.state !== 'SUCCESS' && order.state !== 'REFUND'))
+      throw new Error(`cannot refund ${outTradeNo}`);
+    if (refundFee > this.refundable(order)) throw new Error(`refund too large for ${outTradeNo}`);
+    const refund = { outRefundNo: `MP${order.refunds.length}${outTradeNo}`, refundFee, status };
+    order.refunds.push(refund);
+    order.state = 'REFUND';
+    return refund;
   }
 
   async queryRefund(request: QueryRefundRequest): Promise<QueryRefundResult> {
     this.enter('queryRefund', request);
     const order = request.outTradeNo ? this.orders.get(request.outTradeNo) : undefined;
-    if (!order?.refund) return fail('退款不存在');
-    return {
+    if (!order?.refunds.length) return fail('退款订单查询失败');
+    const result: QueryRefundResult = {
       ...ok,
       outTradeNo: order.request.outTradeNo,
-      refundCount: 1,
-      outRefundNo_0: order.refund.outRefundNo,
-      refundStatus_0: order.refund.status,
-      refundFee_0: order.refund.refundFee,
+      refundCount: order.refunds.length,
     };
+    order.refunds.forEach((r, i) => {
+      result[`outRefundNo_${i}`] = r.outRefundNo;
+      result[`refundStatus_${i}`] = r.status;
+      result[`refundFee_${i}`] = r.refundFee;
+    });
+    return result;
   }
 }

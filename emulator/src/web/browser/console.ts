@@ -204,6 +204,7 @@ async function renderPayments(): Promise<void> {
               `Pay sheet: ${decisions.map((d) => `${String(d.decision)} → ${String(d.result)}`).join(', ')}`,
             )
           : null,
+        state === 'SUCCESS' || state === 'REFUND' ? platformRefundButton(order) : null,
         attempts.length
           ? details(
               `attempts-${String(order.outTradeNo)}`,
@@ -214,6 +215,29 @@ async function renderPayments(): Promise<void> {
       );
     }),
   );
+}
+
+/**
+ * A refund made by hand on the merchant platform, outside the app (docs/pay.md, "WeChat Pay
+ * disagreeing"): everything left to refund; only queryRefund knows of it (no function named).
+ */
+function platformRefundButton(order: Json): HTMLElement {
+  const outTradeNo = String(order.outTradeNo);
+  const button = h(
+    'button',
+    { type: 'button', class: 'small', 'data-role': 'platform-refund' },
+    'Refund on merchant platform',
+  ) as HTMLButtonElement;
+  button.addEventListener(
+    'click',
+    () =>
+      void control(
+        `Merchant-platform refund of ${outTradeNo}`,
+        () => api('POST', `/pay/orders/${encodeURIComponent(outTradeNo)}/refund`, {}),
+        button,
+      ),
+  );
+  return button;
 }
 
 // ---- invocations ------------------------------------------------------------------------------
