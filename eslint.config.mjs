@@ -30,8 +30,18 @@ export default tseslint.config(
     },
   },
   {
+    // The package's committed bin entry: plain CommonJS that loads the built CLI.
+    files: ['emulator/bin/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Function folders as DevTools uploads them: CommonJS `exports.main`.
-    files: ['tests/fixtures/functions/**/*.js'],
+    files: [
+      'tests/fixtures/functions/**/*.js',
+      'tests/fixtures/sdk-functions/**/*.js',
+      'tests/fixtures/platform-functions/**/*.js',
+    ],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { exports: 'writable', Buffer: 'readonly' },

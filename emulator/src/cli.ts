@@ -17,6 +17,8 @@ Usage:
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
   wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
                                               (while no emulator uses the data dir)
+  wxcloud-emulator pay COMMAND ...            drive a running emulator's CloudPay sandbox
+                                              (wxcloud-emulator pay --help lists them)
 
 --fresh empties the data dir's database before starting.
 --preview also serves the console and the mini-program's page preview at the same address.

@@ -59,10 +59,17 @@ async function readActionBody(c: Context): Promise<Record<string, unknown>> {
 export function createApp(ctx: EmulatorContext): Hono {
   const services = orderedServices(ctx.services);
   const actions = new Map<string, ActionHandler>();
+  /** What a mini-program may send through /admin/client; each service lists its own. */
+  const clientActions = new Set<string>();
   for (const service of services) {
     for (const [name, handler] of Object.entries(service.actions)) {
       if (actions.has(name)) throw new Error(`two services answer the action ${name}`);
       actions.set(name, handler);
+    }
+    for (const name of service.clientActions ?? []) {
+      if (!actions.has(name))
+        throw new Error(`${service.name} lets clients send ${name}, which it does not answer`);
+      clientActions.add(name);
     }
   }
 
@@ -85,6 +92,14 @@ export function createApp(ctx: EmulatorContext): Hono {
         throw new EmulatorError(
           'ACTION_NOT_EMULATED',
           `wxcloud-emulator does not emulate the action "${action}"`,
+        );
+      }
+      if (client && !clientActions.has(action)) {
+        // The mini-program's door takes what the mini-program SDK can send, nothing more: a
+        // client must not refund someone's order (wx.wxPayApi) or run server-only operations.
+        throw new EmulatorError(
+          'PERMISSION_DENIED',
+          `${action} is a server-only action: a mini-program client cannot send it through /admin/client (call it from a cloud function). Client actions: ${[...clientActions].sort().join(', ')}`,
         );
       }
       const actionCtx: ActionContext = {

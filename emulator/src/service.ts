@@ -62,6 +62,13 @@ export interface EmulatorService {
   readonly name: keyof Services;
   /** The SDK actions this service answers on /admin, keyed by the platform's action names. */
   readonly actions: Record<string, ActionHandler>;
+  /**
+   * Which of `actions` a mini-program client may send through POST /admin/client: only what the
+   * mini-program SDK itself can send (database operations under rules, callFunction, the
+   * realtime sign-in, client storage). Everything else is server-only there (server.ts refuses
+   * it); /admin and the control API keep every action.
+   */
+  readonly clientActions?: readonly string[];
   /** Control routes under /emulator/v1 (inspection routes must have no side effects). */
   routes?(app: Hono): void;
   /** Routes outside /emulator/v1 that SDKs reach through URLs the service hands out (storage's object store). */

@@ -6,6 +6,7 @@
 import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
 import type { RunningEmulator } from '../../emulator/src';
 import { control, startProjectEmulator } from '../support/emulator';
+import { startAll } from '../support/lifecycle';
 import { collectErrors, launchBrowser, screenshotPath } from './support/browser';
 
 /** Every wait is bounded; a scenario that needs longer is broken, not slow. */
@@ -18,9 +19,9 @@ let consolePage: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  [emulator, browser] = await Promise.all([
-    startProjectEmulator({ preview: true }),
-    launchBrowser(),
+  await startAll([
+    startProjectEmulator({ preview: true }).then((started) => (emulator = started)),
+    launchBrowser().then((launched) => (browser = launched)),
   ]);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   consolePage = await context.newPage();
@@ -30,9 +31,8 @@ beforeAll(async () => {
 }, 30000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await emulator?.stop();
+  // Both, whatever happens to the other (closing the browser closes its contexts).
+  await Promise.allSettled([browser?.close(), emulator?.stop()]);
 });
 
 /** The phone preview inside the console page. */

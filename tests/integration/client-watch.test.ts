@@ -42,12 +42,14 @@ it('watches the user’s own order and sees it paid when the callback lands', as
       onError: (err: unknown) => errors.push(err),
     });
   await control(emu, 'POST', `/pay/orders/${placed.result.tradeno}/confirm`);
+  // A bounded wait whose timer is cleared either way: a timer left running keeps jest from exiting.
+  let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     seenPaid,
-    new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`watch saw ${JSON.stringify(snapshots)}`)), 10_000),
-    ),
-  ]);
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`watch saw ${JSON.stringify(snapshots)}`)), 10_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   expect(errors).toEqual([]);
   expect(snapshots[0]).toMatchObject({ type: 'init', docs: [{ paystatus: 0, status: 'pending' }] });
   expect(snapshots[0].docChanges[0]).toMatchObject({ dataType: 'init', queueType: 'init' });

@@ -85,7 +85,11 @@ describe('function runtime (real wx-server-sdk inside emulated instances)', () =
       SOURCE: 'wx_client',
       ENV: 'local-env',
     });
-    expect(first.event).toEqual({ hello: 1 });
+    // A mini-program call's event carries the platform's userInfo (platform-facts §8).
+    expect(first.event).toEqual({
+      hello: 1,
+      userInfo: { appId: 'wx0000000000000000', openId: 'o_alice' },
+    });
     expect(first.context).toMatchObject({
       function_name: 'whoami',
       request_id: outcome.invocationId,
@@ -107,7 +111,9 @@ describe('function runtime (real wx-server-sdk inside emulated instances)', () =
     const [a, b] = [outcome, second].map((o) =>
       emulator.services.functions.invocation(o.invocationId),
     );
-    expect(a?.logs.map((l) => l.message)).toEqual(['whoami called with {"hello":1}']);
+    expect(a?.logs.map((l) => l.message)).toEqual([
+      'whoami called with {"hello":1,"userInfo":{"appId":"wx0000000000000000","openId":"o_alice"}}',
+    ]);
     expect(b?.logs.map((l) => l.message)).toEqual(['whoami called with {}']);
     // The second call reused the warm instance of the first.
     expect(a?.coldStart).toBe(true);

@@ -36,8 +36,40 @@ export function realDb(url: string, openid: string, envId = 'local-env'): Db {
     }
   }
   Db.reqClass = Transport;
-  Db.wsClass = WebSocket;
+  Db.wsClass = TrackedWebSocket;
   return new Db({ env: envId });
+}
+
+/** Every socket the real client opened in this file, so the file can close them all at the end. */
+const clientSockets = new Set<WebSocket>();
+class TrackedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    clientSockets.add(this);
+  }
+}
+
+/**
+ * Closes every socket the real client opened, as "no listeners left" (3001, so it does not try
+ * to reconnect), and resolves once each reports closed. Call it before stopping the emulator: a
+ * socket the server drops looks abnormal to the client, which then retries against a stopped
+ * emulator, logging each attempt after the file ended ("Cannot log after tests are done") and
+ * keeping jest alive. The client also closes its socket by itself when its last watch closes,
+ * and logs that close event a moment later: waiting for every close keeps that log in time too.
+ */
+export async function closeRealClientSockets(): Promise<void> {
+  const open = [...clientSockets].filter((socket) => socket.readyState !== WebSocket.CLOSED);
+  await Promise.all(
+    open.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          socket.once('close', () => resolve());
+          if (socket.readyState !== WebSocket.CLOSING) socket.close(3001, 'No Realtime Listeners');
+        }),
+    ),
+  );
+  // The client's own close handler runs in the same emit; let anything it schedules settle.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Collects values and lets a test await the n-th one or one matching a predicate. */

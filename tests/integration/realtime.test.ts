@@ -1,13 +1,14 @@
 // Realtime watch: the REAL @cloudbase/database 1.4.3 realtime client (and raw frames where that
 // client cannot go) against the emulator's /ws/realtime, with writes from the store, the real
 // wx-server-sdk and transactions.
-import { Db, type Query } from '@cloudbase/database';
+import type { Query } from '@cloudbase/database';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import type { ChangeEvent } from '../../emulator/src/database';
 import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
 import {
   clientCall,
+  closeRealClientSockets,
   eventsOf,
   Inbox,
   quietConsole,
@@ -45,9 +46,7 @@ beforeAll(async () => {
   emu = await startEmulator({ projectDir, functionsDir, port: 0, inMemory: true });
 });
 afterAll(async () => {
-  // The real client's shared socket (Db.ws): closed as "no listeners left" so it does not
-  // try to reconnect to a stopped emulator.
-  (Db.ws as { close(code: number): void } | undefined)?.close(3001);
+  await closeRealClientSockets();
   await emu.stop();
   restoreConsole();
 });

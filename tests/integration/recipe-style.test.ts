@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src';
+import { documents } from '../support/emulator';
 import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
 
@@ -44,12 +45,13 @@ async function payThroughRecipeCallback(freezeAfterReturn: boolean) {
     await emu.services.pay.decide(tradeno, 'confirm', { waitForCallback: true });
     const order = emu.services.pay.getOrder(tradeno);
     const callback = emu.services.functions.invocations({ name: 'paycallback-recipe' })[0];
-    // Give an unawaited write every chance to land (bounded), then read what is stored.
+    // Give an unawaited write every chance to land (bounded), then read what is stored. Read
+    // through the control API: a fresh SDK worker per poll costs ~0.3 s of CPU each, which on a
+    // loaded machine pushed the 20 polls of the frozen case past jest's timeout.
     let stored: { paystatus: number }[] = [];
     for (let i = 0; i < 20; i++) {
-      stored = await runWithSdk(
-        emu.url,
-        `return (await db.collection('USERPAYLOG').where({ tradeno: '${tradeno}' }).get()).data;`,
+      stored = await documents<{ tradeno: string; paystatus: number }>(emu, 'USERPAYLOG').then(
+        (docs) => docs.filter((doc) => doc.tradeno === tradeno),
       );
       if (stored[0]?.paystatus === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 50));

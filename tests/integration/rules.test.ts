@@ -3,14 +3,20 @@
 // no existence leak, the parser's refusals at start, and the server SDK bypass.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Db } from '@cloudbase/database';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import { compileRules } from '../../emulator/src/database/rules';
 import { evaluate, parseRule, UNKNOWN } from '../../emulator/src/database/rules/expression';
 import { startProjectEmulator } from '../support/emulator';
 import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
-import { clientCall, quietConsole, RawClient, realDb, type Body } from './realtime-helpers';
+import {
+  clientCall,
+  closeRealClientSockets,
+  quietConsole,
+  RawClient,
+  realDb,
+  type Body,
+} from './realtime-helpers';
 
 const ALICE = 'o-alice-rules';
 const BOB = 'o-bob-rules';
@@ -33,7 +39,7 @@ beforeAll(async () => {
   emu = await startEmulator({ projectDir, functionsDir, port: 0, inMemory: true });
 });
 afterAll(async () => {
-  (Db.ws as { close(code: number): void } | undefined)?.close(3001);
+  await closeRealClientSockets();
   await emu.stop();
   restoreConsole();
 });

@@ -25,7 +25,7 @@ export function platformEnv(
     WX_APPID: who.appid ?? 'wx0000000000000000',
     WX_UNIONID: '',
     WX_CLIENTIP: '127.0.0.1',
-    TCB_CONTEXT_KEYS: 'TCB_SOURCE',
+    TCB_CONTEXT_KEYS: 'TCB_SOURCE,TCB_CONTEXT_CNFG',
     TCB_SOURCE: who.source ?? 'wx_client',
     SILENCE: 'true',
   };

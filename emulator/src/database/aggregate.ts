@@ -68,10 +68,31 @@ function bucketAsGroup(spec: unknown): Doc[] {
   return [{ $group: { _id: id, ...fields } }, { $sort: { _id: 1 } }];
 }
 
+/**
+ * `$sample` as MongoDB runs it on a small collection: a random sort, then the first `size`, so no
+ * document comes twice (MongoDB manual, $sample; its pseudo-random cursor, which may repeat,
+ * applies only past 100 documents). mingo 7 samples with replacement.
+ */
+const SAMPLE_KEY = '__wxcloudEmulatorSampleKey';
+function sampleAsSort(spec: unknown): Doc[] {
+  const size = (spec as Doc | null)?.size;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
+    throw new EmulatorError('INVALID_PARAM', '$sample needs {size: a non-negative integer}');
+  }
+  if (size === 0) return [{ $match: { $expr: false } }];
+  return [
+    { $addFields: { [SAMPLE_KEY]: { $rand: {} } } },
+    { $sort: { [SAMPLE_KEY]: 1 } },
+    { $limit: size },
+    { $project: { [SAMPLE_KEY]: 0 } },
+  ];
+}
+
 /** Stages mingo runs differently from MongoDB, rewritten into ones it runs right. */
 function rewrite(pipeline: Doc[]): Doc[] {
   return pipeline.flatMap((stage) => {
     if ('$bucket' in stage) return bucketAsGroup(stage.$bucket);
+    if ('$sample' in stage) return sampleAsSort(stage.$sample);
     if ('$lookup' in stage && Array.isArray((stage.$lookup as Doc | null)?.pipeline)) {
       const spec = stage.$lookup as Doc;
       return [{ $lookup: { ...spec, pipeline: rewrite(spec.pipeline as Doc[]) } }];

@@ -178,22 +178,7 @@ export function createDatabaseActions(
       run('database.modifyDocument', body, () => {
         const name = validateCollectionName(body.collectionName);
         const client = clientOf(ctx, 'database.modifyDocument', body);
-        const data = asObject(parse(body.data, 'data'), 'data');
-        const hasOperators = Object.keys(data).some((k) => k.startsWith('$'));
-        let spec: UpdateSpec;
-        if (body.merge === false) {
-          // set(): the whole new document, no operators (the SDK refuses them too).
-          if (hasOperators) {
-            throw new EmulatorError(
-              'INVALID_PARAM',
-              'a replacement (merge: false) may not contain update operators',
-            );
-          }
-          spec = { kind: 'replace', doc: data };
-        } else {
-          // A raw object without operators merges its fields, as the SDK's own encoding does.
-          spec = { kind: 'operators', modifier: hasOperators ? data : { $set: data } };
-        }
+        let spec = updateSpecOf(body, parse);
         let filter = filterOf(body);
         if (client) {
           const allowed = client.rules.authorizeUpdate(
@@ -219,6 +204,25 @@ export function createDatabaseActions(
           answer: { data: data_ },
           count: result.updated + (result.upsertedId === undefined ? 0 : 1),
         };
+      }),
+
+    // Query.updateAndReturn (@cloudbase/database; node-sdk's db, and inside transactions): the
+    // first matching document updated and returned, as MongoDB's findOneAndUpdate with
+    // returnNewDocument. One synchronous step on the store, so nothing interleaves.
+    'database.modifyAndReturnDoc': (body, ctx) =>
+      run('database.modifyAndReturnDoc', body, () => {
+        cloudFunctionOnly(ctx, 'database.modifyAndReturnDoc', body);
+        const name = validateCollectionName(body.collectionName);
+        const spec = updateSpecOf(body, parse);
+        const txn = txnOf(body);
+        const filter = filterOf(body);
+        const [target] = store.find(name, filter, { limit: 1 }, txn);
+        if (!target) return { answer: { data: { updated: 0, doc: null } }, count: 0 };
+        // Pin the document found, keeping the query for a positional `$`.
+        const pinned = '_id' in filter ? filter : { ...filter, _id: target._id };
+        const { updated } = store.update(name, pinned, spec, { multi: false, upsert: false }, txn);
+        const [after] = store.find(name, { _id: target._id }, { limit: 1 }, txn);
+        return { answer: { data: { updated, doc: toCanonical(after) } }, count: updated };
       }),
 
     'database.removeDocument': (body, ctx) =>
@@ -288,6 +292,27 @@ function asObject(value: unknown, what: string): Doc {
     throw new EmulatorError('INVALID_PARAM', `${what} must be an object`);
   }
   return value as Doc;
+}
+
+/** The update of a modify request: operators, a merge of plain fields, or (merge: false) a replacement. */
+function updateSpecOf(
+  body: Record<string, unknown>,
+  parse: (text: unknown, what: string) => unknown,
+): UpdateSpec {
+  const data = asObject(parse(body.data, 'data'), 'data');
+  const hasOperators = Object.keys(data).some((k) => k.startsWith('$'));
+  if (body.merge === false) {
+    // set(): the whole new document, no operators (the SDK refuses them too).
+    if (hasOperators) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        'a replacement (merge: false) may not contain update operators',
+      );
+    }
+    return { kind: 'replace', doc: data };
+  }
+  // A raw object without operators merges its fields, as the SDK's own encoding does.
+  return { kind: 'operators', modifier: hasOperators ? data : { $set: data } };
 }
 
 /** The SDK's `stages`: each `{stageKey, stageValue}` becomes `{[stageKey]: parsed value}`. */

@@ -29,6 +29,25 @@ export type { Doc, DocId } from './values';
 export class DatabaseService implements EmulatorService {
   readonly name = 'database' as const;
   readonly actions: Record<string, ActionHandler>;
+  /**
+   * What the mini-program's database client sends: CRUD, count and aggregate under the security
+   * rules, and the realtime sign-in. Transactions and addCollection are cloud-function only: they pass the
+   * door so the handlers refuse them with the database's own permission error and a
+   * `database.denied` event (rules.md).
+   */
+  readonly clientActions = [
+    'database.getDocument',
+    'database.calculateDocument',
+    'database.aggregateDocuments',
+    'database.insertDocument',
+    'database.modifyDocument',
+    'database.removeDocument',
+    'database.startTransaction',
+    'database.commitTransaction',
+    'database.abortTransaction',
+    'database.addCollection',
+    'auth.wsWebSign',
+  ] as const;
   /** The core store: collection and document operations with no wire format and no rules. */
   readonly store: Store;
   /** Security rules for client requests (rules/); server SDK requests bypass them. */

@@ -1,30 +1,14 @@
-import type { Query } from 'mingo/query';
-import { EmulatorError } from '../errors';
-import { mongoQuery } from './mingo-context';
 import type { Doc } from './values';
 
 /**
- * Compiles a query filter for matching documents. mingo tests a filter's conditions in the order
- * of its keys and stops at the first that fails, so the conditions are put cheapest first: exact
- * matches (the `_openid` a security rule pins, `_id`, equality on a field), then other operators,
- * then regular expressions and expressions last. A client's costly conditions so never run on a
- * document its exact conditions rule out: another user's documents are rejected by their
- * `_openid` before any regex of the caller's sees them (no work, so no timing, depends on them).
- * Reordering a conjunction changes no result.
+ * The order a filter's conditions are tested in. mingo tests them in the order of the filter's
+ * keys and stops at the first that fails, so they are put cheapest first: exact matches (the
+ * `_openid` a security rule pins, `_id`, equality on a field), then other operators, then regular
+ * expressions and expressions last. A client's costly conditions so never run on a document its
+ * exact conditions rule out: another user's documents are rejected by their `_openid` before any
+ * regex of the caller's sees them (no work, so no timing, depends on them). Reordering a
+ * conjunction changes no result. queries.ts compiles every filter through this.
  */
-export function compileQuery(filter: Doc): Query<Doc> {
-  try {
-    return mongoQuery(cheapFirst(filter));
-  } catch (err) {
-    if (err instanceof EmulatorError) throw err;
-    throw new EmulatorError(
-      'DATABASE_INVALID_OPERRATOR',
-      `invalid query: ${(err as Error).message}`,
-    );
-  }
-}
-
-/** The filter with its conditions (and those of each `$and`) ordered cheapest first. */
 export function cheapFirst(filter: Doc): Doc {
   const entries = Object.entries(filter).map(([key, value]): [string, unknown, number] => {
     if (key === '$and' || key === '$or' || key === '$nor') {

@@ -1,13 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { update as applyModifier } from 'mingo';
 import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
+import { candidateIds, CollectionIndex, conditionsOf, fieldValue, type IndexSpec } from './indexes';
+import { compileQuery } from './queries';
+import { applyUpdate, equalityFields } from './updates';
+import { Transactions, type Overlay, type Transaction } from './transactions';
 import { checkDocumentLimits } from './limits';
-import { MONGO_CONTEXT } from './mingo-context';
+import { mongoQuery } from './mingo-context';
 import { projectDocs } from './projection';
-import { compileQuery } from './query-plan';
-import { checkFieldNames, checkOperandTypes } from './write-checks';
+import { checkFieldNames } from './write-checks';
 import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
+
+export type { IndexSpec } from './indexes';
+export { TRANSACTION_TIMEOUT_MS } from './transactions';
 
 /**
  * The database's core: collections of documents with MongoDB query and update semantics (mingo),
@@ -15,12 +20,6 @@ import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './
  * about the SDK's wire format (handlers.ts) or about rules: a rules layer can sit between client
  * requests and these operations. Every operation is synchronous, so each is atomic.
  */
-
-export interface IndexSpec {
-  name: string;
-  keys: Record<string, 1 | -1>;
-  unique: boolean;
-}
 
 export interface CollectionSpec {
   rules?: unknown;
@@ -75,26 +74,14 @@ export interface StoreClock {
 interface Collection {
   name: string;
   docs: Map<DocId, Doc>;
-  indexes: IndexSpec[];
+  /** When each document was first stored: query results keep store order, as a scan does. */
+  order: Map<DocId, number>;
+  indexes: CollectionIndex[];
   rules: unknown;
 }
 
-interface Transaction {
-  id: string;
-  startedAt: number;
-  /** Pending writes by collection and id: the transaction's locks. */
-  writes: Map<string, Map<DocId, Write>>;
-  /** Pre-images of documents other commits changed since this transaction began (its snapshot). */
-  snapshot: Map<string, Map<DocId, Doc | null>>;
-  expiry: { cancel(): void };
-}
-
-/**
- * How long an abandoned transaction keeps its locks. MongoDB (under the cloud database) aborts
- * transactions after 60 s by default; the cloud's own figure is not documented. 30 s on the
- * emulated clock, so a test can expire one with clock/advance.
- */
-export const TRANSACTION_TIMEOUT_MS = 30_000;
+/** An empty query, for sorting, paging and projecting documents already filtered. */
+const ALL = mongoQuery({});
 
 const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 
@@ -115,17 +102,18 @@ export function newDocId(): string {
 
 export class Store {
   private readonly collections = new Map<string, Collection>();
-  private readonly transactions = new Map<string, Transaction>();
-  /** Transactions that ended, kept so a late call can say why it fails. */
-  private readonly endedTransactions = new Map<string, string>();
+  private readonly transactions: Transactions;
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private readonly writeFailures = new Map<string, number>();
   private seq = 0;
+  private stored = 0;
 
   constructor(
-    private readonly clock: StoreClock,
+    clock: StoreClock,
     private readonly persist: (entry: JournalEntry) => void = () => undefined,
-  ) {}
+  ) {
+    this.transactions = new Transactions(clock);
+  }
 
   // ---- collections ----------------------------------------------------------------------------
 
@@ -136,17 +124,20 @@ export class Store {
     if (existing) {
       if (spec) {
         existing.rules = spec.rules;
-        existing.indexes = spec.indexes ?? [];
+        this.setIndexes(existing, spec.indexes ?? []);
       }
       return false;
     }
     if (journal) this.persist({ op: 'create', collection: name });
-    this.collections.set(name, {
+    const collection: Collection = {
       name,
       docs: new Map(),
-      indexes: spec?.indexes ?? [],
+      order: new Map(),
+      indexes: [],
       rules: spec?.rules,
-    });
+    };
+    this.setIndexes(collection, spec?.indexes ?? []);
+    this.collections.set(name, collection);
     return true;
   }
 
@@ -159,7 +150,7 @@ export class Store {
       .map((c) => ({
         name: c.name,
         count: c.docs.size,
-        indexes: clone(c.indexes) as IndexSpec[],
+        indexes: c.indexes.map((index) => clone(index.spec)),
         hasRules: c.rules !== undefined,
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -174,8 +165,8 @@ export class Store {
 
   /** Documents matching `filter`, sorted, paged and projected; copies, never the stored objects. */
   find(name: string, filter: Doc, options: FindOptions = {}, transactionId?: string): Doc[] {
-    const docs = this.visibleDocs(name, transactionId);
-    let cursor = compile(filter).find<Doc>(docs);
+    const docs = this.matching(name, filter, this.transactions.find(transactionId));
+    let cursor = ALL.find<Doc>(docs);
     if (options.order?.length) cursor = cursor.sort(Object.fromEntries(options.order));
     if (options.offset) cursor = cursor.skip(options.offset);
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
@@ -187,8 +178,7 @@ export class Store {
   }
 
   count(name: string, filter: Doc, transactionId?: string): number {
-    const query = compile(filter);
-    return this.visibleDocs(name, transactionId).filter((doc) => query.test(doc)).length;
+    return this.matching(name, filter, this.transactions.find(transactionId)).length;
   }
 
   /** One document by id as it is now (no transaction), or null. */
@@ -201,10 +191,10 @@ export class Store {
 
   /** Inserts documents (all or none); ids are generated where `_id` is absent. */
   insert(name: string, docs: Doc[], transactionId?: string): DocId[] {
-    const txn = this.openTransaction(transactionId);
+    const txn = this.transactions.find(transactionId);
     const collection = this.collection(name);
     if (!txn) this.consumeWriteFailure([name]);
-    const view = this.viewMap(name, txn);
+    const overlay = this.transactions.overlay(name, txn);
     const writes: Write[] = [];
     const seen = new Set<DocId>();
     for (const input of docs) {
@@ -215,11 +205,13 @@ export class Store {
       if (!isDocId(id)) {
         throw new EmulatorError('INVALID_PARAM', '_id must be a non-empty string or a number');
       }
-      if (view.has(id) || seen.has(id)) throw duplicateKey(name, '_id_', { _id: id });
+      if (viewDoc(collection, overlay, id) || seen.has(id)) {
+        throw duplicateKey(name, '_id_', { _id: id });
+      }
       seen.add(id);
       writes.push({ collection: name, id, before: null, after: { _id: id, ...doc }, kind: 'add' });
     }
-    this.checkUnique(collection, writes, view);
+    this.checkUnique(collection, writes, overlay);
     if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return writes.map((w) => w.id);
@@ -236,12 +228,11 @@ export class Store {
     options: { multi: boolean; upsert: boolean },
     transactionId?: string,
   ): { updated: number; upsertedId?: DocId } {
-    const txn = this.openTransaction(transactionId);
+    const txn = this.transactions.find(transactionId);
     const collection = this.collection(name);
     if (!txn) this.consumeWriteFailure([name]);
-    const view = this.viewMap(name, txn);
-    const query = compile(filter);
-    const matched = [...view.values()].filter((doc) => query.test(doc));
+    const overlay = this.transactions.overlay(name, txn);
+    const matched = this.matching(name, filter, txn);
     const targets = options.multi ? matched : matched.slice(0, 1);
     const writes: Write[] = [];
     for (const before of targets) {
@@ -264,7 +255,7 @@ export class Store {
       writes.push({ collection: name, id, before: null, after, kind: 'add' });
       upsertedId = id;
     }
-    this.checkUnique(collection, writes, view);
+    this.checkUnique(collection, writes, overlay);
     if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return { updated: writes.length - (upsertedId === undefined ? 0 : 1), upsertedId };
@@ -272,11 +263,10 @@ export class Store {
 
   /** Removes the first (or, with `multi`, every) matching document; returns how many. */
   remove(name: string, filter: Doc, options: { multi: boolean }, transactionId?: string): number {
-    const txn = this.openTransaction(transactionId);
+    const txn = this.transactions.find(transactionId);
     this.collection(name);
     if (!txn) this.consumeWriteFailure([name]);
-    const query = compile(filter);
-    const matched = [...this.viewMap(name, txn).values()].filter((doc) => query.test(doc));
+    const matched = this.matching(name, filter, txn);
     const targets = options.multi ? matched : matched.slice(0, 1);
     const writes: Write[] = targets.map((doc) => ({
       collection: name,
@@ -293,52 +283,39 @@ export class Store {
   // ---- transactions ---------------------------------------------------------------------------
 
   startTransaction(): string {
-    const id = `local-txn-${newDocId()}`;
-    const expiry = this.clock.schedule(
-      this.clock.now() + TRANSACTION_TIMEOUT_MS,
-      `database transaction ${id} expires`,
-      () => this.endTransaction(id, 'expired after 30 s without commit or abort'),
-    );
-    this.transactions.set(id, {
-      id,
-      startedAt: this.clock.now(),
-      writes: new Map(),
-      snapshot: new Map(),
-      expiry,
-    });
-    return id;
+    return this.transactions.start();
   }
 
   /** Applies every staged write at once, or none (fault, unique index); the transaction ends. */
   commitTransaction(id: string): { writes: number } {
-    const txn = this.requireTransaction(id);
-    const writes = [...txn.writes.values()].flatMap((byId) => [...byId.values()]);
+    const txn = this.transactions.require(id);
+    const writes = this.transactions.staged(txn);
     try {
       const touched = [...new Set(writes.map((w) => w.collection))];
       this.consumeWriteFailure(touched);
       for (const name of touched) {
         const mine = writes.filter((w) => w.collection === name);
-        this.checkUnique(this.collection(name), mine, this.viewMap(name));
+        this.checkUnique(this.collection(name), mine);
       }
       // Before-images as committed now (the transaction saw its snapshot's; kinds stay).
       const committed = writes.map((w) => ({ ...w, before: this.get(w.collection, w.id) }));
-      this.endTransaction(id, 'committed');
+      this.transactions.end(id, 'committed');
       this.commitWrites(committed, id);
     } catch (err) {
       // A failed commit aborts, as the cloud does: the caller starts over.
-      this.endTransaction(id, `aborted because its commit failed: ${(err as Error).message}`);
+      this.transactions.end(id, `aborted because its commit failed: ${(err as Error).message}`);
       throw err;
     }
     return { writes: writes.length };
   }
 
   abortTransaction(id: string): void {
-    this.requireTransaction(id);
-    this.endTransaction(id, 'aborted');
+    this.transactions.require(id);
+    this.transactions.end(id, 'aborted');
   }
 
   openTransactionIds(): string[] {
-    return [...this.transactions.keys()];
+    return this.transactions.ids();
   }
 
   // ---- change feed, faults, maintenance -------------------------------------------------------
@@ -372,9 +349,13 @@ export class Store {
 
   /** Empties every collection (keeping collections, rules and indexes) and ends transactions. */
   clearDocuments(journal = true): void {
-    for (const id of [...this.transactions.keys()]) this.endTransaction(id, 'ended by reset');
+    for (const id of this.transactions.ids()) this.transactions.end(id, 'ended by reset');
     if (journal) this.persist({ op: 'clear' });
-    for (const collection of this.collections.values()) collection.docs.clear();
+    for (const collection of this.collections.values()) {
+      collection.docs.clear();
+      collection.order.clear();
+      for (const index of collection.indexes) index.clear();
+    }
   }
 
   /** Applies a journal entry while loading (no journal, no change events, no faults). */
@@ -384,9 +365,7 @@ export class Store {
     else {
       for (const w of entry.writes) {
         this.createCollection(w.collection, undefined, false);
-        const docs = this.collection(w.collection).docs;
-        if (w.doc) docs.set(w.id, w.doc);
-        else docs.delete(w.id);
+        this.putCommitted(this.collection(w.collection), w.id, w.doc);
       }
     }
   }
@@ -415,11 +394,11 @@ export class Store {
       after: null,
       kind: 'remove' as const,
     }));
-    const removed = new Set(writes.map((w) => w.id));
+    const removed = new Map(writes.map((w) => [w.id, w]));
     for (const doc of docs) {
       if (!isDocId(doc._id))
         throw new EmulatorError('INVALID_PARAM', `a ${name} document has no valid _id`);
-      const existing = removed.has(doc._id) ? writes.find((w) => w.id === doc._id) : undefined;
+      const existing = removed.get(doc._id);
       if (existing) {
         existing.after = clone(doc);
         existing.kind = 'replace';
@@ -433,7 +412,7 @@ export class Store {
         });
       }
     }
-    this.checkUnique(collection, writes, new Map());
+    this.checkUnique(collection, writes);
     this.commitWrites(writes);
   }
 
@@ -451,78 +430,71 @@ export class Store {
     return collection;
   }
 
-  private openTransaction(id: string | undefined): Transaction | undefined {
-    return id === undefined ? undefined : this.requireTransaction(id);
-  }
-
-  private requireTransaction(id: string): Transaction {
-    const txn = this.transactions.get(id);
-    if (txn) return txn;
-    const ended = this.endedTransactions.get(id);
-    throw new EmulatorError(
-      'DATABASE_TRANSACTION_FAIL',
-      ended ? `transaction ${id} is no longer open: ${ended}` : `no transaction with id ${id}`,
-    );
-  }
-
-  private endTransaction(id: string, why: string): void {
-    const txn = this.transactions.get(id);
-    if (!txn) return;
-    txn.expiry.cancel();
-    this.transactions.delete(id);
-    this.endedTransactions.set(id, why);
-    // Bounded memory: keep the last 1000 ended ids.
-    if (this.endedTransactions.size > 1000) {
-      const oldest = this.endedTransactions.keys().next().value;
-      if (oldest !== undefined) this.endedTransactions.delete(oldest);
-    }
-  }
-
-  /** The documents a reader sees: committed now, or the transaction's snapshot plus its writes. */
-  private viewMap(name: string, txn?: Transaction): Map<DocId, Doc> {
-    const view = new Map(this.collection(name).docs);
-    if (!txn) return view;
-    for (const [id, doc] of txn.snapshot.get(name) ?? []) {
-      if (doc) view.set(id, doc);
-      else view.delete(id);
-    }
-    for (const [id, write] of txn.writes.get(name) ?? []) {
-      if (write.after) view.set(id, write.after);
-      else view.delete(id);
-    }
-    return view;
-  }
-
-  private visibleDocs(name: string, transactionId: string | undefined): Doc[] {
-    return [...this.viewMap(name, this.openTransaction(transactionId)).values()];
-  }
-
-  /** The lock holder of a document, if an open transaction has written it. */
-  private lockHolder(collection: string, id: DocId, except?: Transaction): Transaction | undefined {
-    for (const txn of this.transactions.values()) {
-      if (txn !== except && txn.writes.get(collection)?.has(id)) return txn;
-    }
-    return undefined;
-  }
-
   /**
-   * Records writes in a transaction. Snapshot isolation, first writer wins: a document another
-   * open transaction has written, or one a commit changed since this transaction began, conflicts.
+   * The documents a reader sees that match `filter`, in store order: committed now, or (in a
+   * transaction) its snapshot plus its own writes. An index or the `_id` map narrows what is
+   * read when the filter allows; every candidate is still tested by the full query.
    */
+  private matching(name: string, filter: Doc, txn?: Transaction): Doc[] {
+    const collection = this.collection(name);
+    const overlay = this.transactions.overlay(name, txn);
+    const { byField, plainEqualities } = conditionsOf(filter);
+    // Plain equalities are checked by value and need no compiled query (they cannot be invalid);
+    // any other filter is compiled first, so an invalid operator is reported even when nothing
+    // would be read.
+    let query: Query<Doc> | undefined = plainEqualities ? undefined : compileQuery(filter);
+    const test = (doc: Doc): boolean =>
+      (plainEqualities && isExactHit(doc, filter)) || (query ??= compileQuery(filter)).test(doc);
+
+    const candidates = candidateIds(collection.indexes, byField);
+    if (candidates === undefined) {
+      // No usable index: read everything, committed order, then what only this transaction sees.
+      const out: Doc[] = [];
+      for (const [id, committed] of collection.docs) {
+        const doc = overlay?.has(id) ? overlay.get(id) : committed;
+        if (doc && test(doc)) out.push(doc);
+      }
+      if (overlay) {
+        for (const [id, doc] of overlay)
+          if (doc && !collection.docs.has(id) && test(doc)) out.push(doc);
+      }
+      return out;
+    }
+    const ids = new Set(candidates);
+    if (overlay) for (const id of overlay.keys()) ids.add(id);
+    const found: { doc: Doc; at: number }[] = [];
+    for (const id of ids) {
+      const doc = viewDoc(collection, overlay, id);
+      if (doc && test(doc)) found.push({ doc, at: order(collection, id) });
+    }
+    return found.sort((a, b) => a.at - b.at).map((f) => f.doc);
+  }
+
+  /** Stages writes in a transaction once their documents are within the limits. */
   private stage(txn: Transaction, writes: Write[]): void {
     checkLimits(writes);
-    for (const w of writes) {
-      if (this.lockHolder(w.collection, w.id, txn) || txn.snapshot.get(w.collection)?.has(w.id)) {
-        throw conflict(w.collection, w.id);
-      }
+    this.transactions.stage(txn, writes);
+  }
+
+  /** Stores (or, with null, removes) a committed document, keeping order and indexes current. */
+  private putCommitted(collection: Collection, id: DocId, doc: Doc | null): void {
+    const previous = collection.docs.get(id);
+    if (previous) for (const index of collection.indexes) index.remove(id, previous);
+    if (doc) {
+      collection.docs.set(id, doc);
+      if (!previous) collection.order.set(id, ++this.stored);
+      for (const index of collection.indexes) index.add(id, doc);
+    } else {
+      collection.docs.delete(id);
+      collection.order.delete(id);
     }
-    for (const w of writes) {
-      let byId = txn.writes.get(w.collection);
-      if (!byId) txn.writes.set(w.collection, (byId = new Map()));
-      const earlier = byId.get(w.id);
-      // Two writes to one document inside a transaction publish as one change at commit.
-      const kind = earlier?.kind === 'add' && w.after ? 'add' : w.kind;
-      byId.set(w.id, { ...w, before: earlier ? earlier.before : w.before, kind });
+  }
+
+  /** Declares a collection's indexes (at start, after the journal replay) and builds them. */
+  private setIndexes(collection: Collection, specs: IndexSpec[]): void {
+    collection.indexes = specs.map((spec) => new CollectionIndex(clone(spec)));
+    for (const [id, doc] of collection.docs) {
+      for (const index of collection.indexes) index.add(id, doc);
     }
   }
 
@@ -535,23 +507,16 @@ export class Store {
     if (!writes.length) return;
     if (!transactionId) {
       checkLimits(writes); // a transaction's writes were checked when staged
-      for (const w of writes)
-        if (this.lockHolder(w.collection, w.id)) throw conflict(w.collection, w.id);
+      this.transactions.refuseLocked(writes);
     }
     this.persist({
       op: 'write',
       writes: writes.map((w) => ({ collection: w.collection, id: w.id, doc: w.after })),
     });
     for (const w of writes) {
-      const docs = this.collection(w.collection).docs;
-      const before = docs.get(w.id) ?? null;
-      for (const txn of this.transactions.values()) {
-        let snap = txn.snapshot.get(w.collection);
-        if (!snap) txn.snapshot.set(w.collection, (snap = new Map()));
-        if (!snap.has(w.id)) snap.set(w.id, before);
-      }
-      if (w.after) docs.set(w.id, clone(w.after));
-      else docs.delete(w.id);
+      const collection = this.collection(w.collection);
+      this.transactions.preserveSnapshots(w.collection, w.id, collection.docs.get(w.id) ?? null);
+      this.putCommitted(collection, w.id, w.after ? clone(w.after) : null);
     }
     for (const w of writes) {
       const event: ChangeEvent = {
@@ -585,27 +550,35 @@ export class Store {
     }
   }
 
-  /** Unique indexes over the collection as it would be after `writes` (a missing field is null). */
-  private checkUnique(collection: Collection, writes: Write[], view: Map<DocId, Doc>): void {
-    const unique = collection.indexes.filter((index) => index.unique);
+  /**
+   * Unique indexes over the collection as it would be after `writes` (a missing field is null).
+   * Only the written keys are checked: their current owners, the transaction's own documents
+   * and the batch itself are the only documents that can collide with them.
+   */
+  private checkUnique(collection: Collection, writes: Write[], overlay?: Overlay): void {
+    const unique = collection.indexes.filter((index) => index.spec.unique);
     if (!unique.length || !writes.some((w) => w.after)) return;
-    const final = new Map(view);
-    for (const w of writes) {
-      if (w.after) final.set(w.id, w.after);
-      else final.delete(w.id);
-    }
+    const batch = new Map<DocId, Doc | null>();
+    for (const w of writes) batch.set(w.id, w.after);
+    const finalDoc = (id: DocId): Doc | null | undefined =>
+      batch.has(id) ? batch.get(id) : viewDoc(collection, overlay, id);
     for (const index of unique) {
-      const fields = Object.keys(index.keys);
-      const keyOf = (doc: Doc): string => toCanonical(fields.map((f) => fieldValue(doc, f)));
-      const owners = new Map<string, DocId>();
-      for (const [id, doc] of final) {
-        const key = keyOf(doc);
-        const other = owners.get(key);
-        if (other !== undefined && other !== id) {
-          const dup = Object.fromEntries(fields.map((f) => [f, fieldValue(doc, f)]));
-          throw duplicateKey(collection.name, index.name, dup);
+      for (const w of writes) {
+        if (!w.after) continue;
+        const keys = index.keysOf(w.after);
+        const key = keys.join('\u0000');
+        const rivals = new Set<DocId>(index.owners(keys));
+        for (const id of overlay?.keys() ?? []) rivals.add(id);
+        for (const id of batch.keys()) rivals.add(id);
+        for (const id of rivals) {
+          if (id === w.id) continue;
+          const other = finalDoc(id);
+          if (other && index.keysOf(other).join('\u0000') === key) {
+            const after = w.after;
+            const dup = Object.fromEntries(index.fields.map((f) => [f, fieldValue(after, f)]));
+            throw duplicateKey(collection.name, index.spec.name, dup);
+          }
         }
-        owners.set(key, id);
       }
     }
   }
@@ -616,66 +589,27 @@ function checkLimits(writes: Write[]): void {
   for (const w of writes) if (w.after) checkDocumentLimits(w.after, w.before ? 'update' : 'insert');
 }
 
-function compile(filter: Doc): Query<Doc> {
-  return compileQuery(filter);
+/** A document as a reader with `overlay` (a transaction's view, if any) sees it. */
+function viewDoc(collection: Collection, overlay: Overlay | undefined, id: DocId): Doc | null {
+  if (overlay?.has(id)) return overlay.get(id) ?? null;
+  return collection.docs.get(id) ?? null;
+}
+
+function order(collection: Collection, id: DocId): number {
+  // Documents only a transaction sees come after the committed ones, as a scan reads them.
+  return collection.order.get(id) ?? Number.MAX_SAFE_INTEGER;
 }
 
 /**
- * The document `spec` makes of `before`. The filter goes to the update engine for the positional
- * `$` (MongoDB manual, "$ (update)"); a wrong-typed operand or a field name MongoDB cannot store
- * refuses the write (write-checks.ts).
+ * A filter of plain equalities (strings, numbers, booleans) against a document: true when every
+ * value is the very same scalar, which mingo would match too; false sends the document to the
+ * full test (arrays, paths through arrays, -0...), so it never decides a miss on its own.
  */
-function applyUpdate(before: Doc, spec: UpdateSpec, filter: Doc): Doc {
-  if (spec.kind === 'replace') {
-    if ('_id' in spec.doc && !sameValue(spec.doc._id, before._id)) {
-      throw new EmulatorError('INVALID_PARAM', 'a replacement document may not change _id');
-    }
-    checkFieldNames(spec.doc);
-    return { ...clone(spec.doc), _id: before._id };
+function isExactHit(doc: Doc, filter: Doc): boolean {
+  for (const [field, value] of Object.entries(filter)) {
+    if (!Object.is(fieldValue(doc, field), value)) return false;
   }
-  checkOperandTypes(before, spec.modifier);
-  const after = clone(before);
-  try {
-    applyModifier(
-      after,
-      spec.modifier as Parameters<typeof applyModifier>[1],
-      undefined,
-      filter as Parameters<typeof applyModifier>[3],
-      { cloneMode: 'deep', queryOptions: { context: MONGO_CONTEXT } },
-    );
-  } catch (err) {
-    throw new EmulatorError('DATABASE_REQUEST_FAILED', `invalid update: ${(err as Error).message}`);
-  }
-  if (!sameValue(after._id, before._id)) {
-    throw new EmulatorError('INVALID_PARAM', 'an update may not change _id');
-  }
-  checkFieldNames(after);
-  return after;
-}
-
-/** The top-level equality conditions of a filter: what an upsert's new document starts from. */
-function equalityFields(filter: Doc): Doc {
-  const seed: Doc = {};
-  for (const [key, value] of Object.entries(filter)) {
-    if (key.startsWith('$') || key.includes('.')) continue;
-    const isOperator =
-      value !== null &&
-      typeof value === 'object' &&
-      !(value instanceof Date) &&
-      !(value instanceof RegExp) &&
-      Object.keys(value).some((k) => k.startsWith('$'));
-    if (!isOperator && !(value instanceof RegExp)) seed[key] = clone(value);
-  }
-  return seed;
-}
-
-function fieldValue(doc: Doc, path: string): unknown {
-  let value: unknown = doc;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object') return null;
-    value = (value as Doc)[part];
-  }
-  return value === undefined ? null : value;
+  return true;
 }
 
 /** MongoDB's duplicate-key message, under the platform's generic database failure code. */
@@ -683,12 +617,5 @@ function duplicateKey(collection: string, index: string, key: Doc): EmulatorErro
   return new EmulatorError(
     'DATABASE_REQUEST_FAILED',
     `E11000 duplicate key error collection: ${collection} index: ${index} dup key: ${toCanonical(key)}`,
-  );
-}
-
-function conflict(collection: string, id: DocId): EmulatorError {
-  return new EmulatorError(
-    'DATABASE_TRANSACTION_CONFLICT',
-    `[ResourceUnavailable.TransactionConflict] Transaction is conflict, maybe resource operated by others: ${collection}/${String(id)} is being written by another transaction`,
   );
 }

@@ -111,9 +111,43 @@ export function fromEjsonValue(value: unknown): unknown {
   return toPlain(EJSON.deserialize(value as Doc, { relaxed: true }), Date.now());
 }
 
-/** Equality of stored values by their canonical EJSON (type-exact, key-order sensitive). */
+/**
+ * Equality of stored values as their canonical EJSON would compare (type-exact, key-order
+ * sensitive; undefined written as null, -0 as 0), walked directly instead of serialising both
+ * sides: this runs on every update and rule check. Values other than plain JS ones (ObjectId,
+ * Decimal128...) are compared by their EJSON.
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return toCanonical({ v: a }) === toCanonical({ v: b });
+  if (a === undefined) a = null;
+  if (b === undefined) b = null;
+  if (a === b) return true;
+  if (typeof a !== typeof b) return false;
+  if (typeof a === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime());
+  }
+  if (a instanceof RegExp || b instanceof RegExp) {
+    return (
+      a instanceof RegExp && b instanceof RegExp && a.source === b.source && a.flags === b.flags
+    );
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item: unknown, i) => sameValue(item, b[i]));
+  }
+  if (!isPlainRecord(a) || !isPlainRecord(b)) {
+    return toCanonical({ v: a }) === toCanonical({ v: b });
+  }
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  return keysA.every((key, i) => key === keysB[i] && sameValue(a[key], b[key]));
+}
+
+function isPlainRecord(value: object): value is Doc {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 export function isDocId(value: unknown): value is DocId {

@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { ScheduledTask } from '../clock';
 import { EmulatorError } from '../errors';
-import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
+import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
 import { Instance, locateWorker, type RunResult } from './instance';
+import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
 
 /** The openid the control API's invoke uses when none is given: one fixed local user. */
@@ -115,8 +116,10 @@ interface Pool {
 export class FunctionsService implements EmulatorService {
   readonly name = 'functions' as const;
   readonly actions: Record<string, ActionHandler> = {
-    'functions.invokeFunction': (body) => this.invokeFromSdk(body),
+    'functions.invokeFunction': (body, actionCtx) => this.invokeFromSdk(body, actionCtx),
   };
+  /** wx.cloud.callFunction: from a mini-program it runs as wx_client with the caller's OPENID. */
+  readonly clientActions = ['functions.invokeFunction'] as const;
 
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
@@ -220,7 +223,12 @@ export class FunctionsService implements EmulatorService {
       name,
       source,
       openid,
-      event: request.data ?? {},
+      event: platformEvent(request.data, {
+        source,
+        openid,
+        appid: request.appid ?? this.ctx.config.appid,
+        clientIp: request.clientIp ?? '127.0.0.1',
+      }),
       startedAt: new Date(this.ctx.clock.now()).toISOString(),
       durationMs: 0,
       coldStart: false,
@@ -300,13 +308,12 @@ export class FunctionsService implements EmulatorService {
     record.coldStart = coldStart;
     record.instanceId = instance.id;
 
-    const perInvocation: Record<string, string> = {
-      WX_OPENID: record.openid,
-      WX_APPID: request.appid ?? this.ctx.config.appid,
-      WX_UNIONID: '',
-      WX_CLIENTIP: request.clientIp ?? '127.0.0.1',
-      TCB_SOURCE: record.source,
-    };
+    const { set: perInvocation, unset } = invocationEnv({
+      source: record.source,
+      openid: record.openid,
+      appid: request.appid ?? this.ctx.config.appid,
+      clientIp: request.clientIp ?? '127.0.0.1',
+    });
     const env = { ...this.instanceEnv(name, instance.id), ...perInvocation };
     delete env.PATH;
     const context = {
@@ -335,6 +342,7 @@ export class FunctionsService implements EmulatorService {
           event: record.event,
           context,
           env: perInvocation,
+          unset,
         },
         config.timeoutMs,
       );
@@ -398,7 +406,10 @@ export class FunctionsService implements EmulatorService {
   }
 
   /** functions.invokeFunction: another function (or any SDK user) calls one by name. */
-  private async invokeFromSdk(body: Record<string, unknown>): Promise<unknown> {
+  private async invokeFromSdk(
+    body: Record<string, unknown>,
+    actionCtx?: ActionContext,
+  ): Promise<unknown> {
     const name = body.function_name;
     if (typeof name !== 'string' || !name) {
       throw new EmulatorError('INVALID_PARAM', 'functions.invokeFunction needs function_name');
@@ -412,13 +423,16 @@ export class FunctionsService implements EmulatorService {
       }
     }
     const caller = this.caller.getStore();
-    // The callee runs as the same user; its SOURCE is the caller's with `scf` appended, which is
-    // also what the SDK sends in X-TCB-Source (`${TCB_SOURCE},scf`).
+    // From a mini-program (POST /admin/client) the function runs as that user with SOURCE
+    // wx_client, as wx.cloud.callFunction does. From a function, the callee runs as the same
+    // user; its SOURCE is the caller's with `scf` appended, which is also what the SDK sends in
+    // X-TCB-Source (`${TCB_SOURCE},scf`).
+    const client = actionCtx?.client;
     const outcome = await this.invoke({
       name,
       data,
-      openid: caller?.openid ?? '',
-      source: caller ? `${caller.source},scf` : 'scf',
+      openid: client?.openid ?? caller?.openid ?? '',
+      source: client ? 'wx_client' : caller ? `${caller.source},scf` : 'scf',
     });
     if ('errCode' in outcome) {
       throw new EmulatorError(
@@ -564,8 +578,11 @@ export class FunctionsService implements EmulatorService {
       SCF_NAMESPACE: envId,
       SCF_FUNCTIONNAME: name,
       SCF_FUNCTIONVERSION: '$LATEST',
-      WX_CONTEXT_KEYS: 'WX_OPENID,WX_APPID,WX_UNIONID,WX_CLIENTIP',
-      TCB_CONTEXT_KEYS: 'TCB_SOURCE',
+      // @cloudbase/node-sdk 2.1.x (wx-server-sdk 2.1.x-2.2.x) reads TCB_CONTEXT_CNFG only when
+      // TCB_CONTEXT_KEYS names it, and otherwise falls back to the in-cloud hosts; newer ones
+      // read it regardless (their lib/cloudbase.js getCloudbaseContext).
+      TCB_CONTEXT_KEYS: 'TCB_SOURCE,TCB_CONTEXT_CNFG',
+      WX_CONTEXT_KEYS,
       // The SDK prints every database call unless SILENCE is set; the cloud sets it too.
       SILENCE: 'true',
     };

@@ -21,6 +21,8 @@ export interface InvokeMessage {
   context: Record<string, unknown>;
   /** Per-invocation variables (WX_OPENID, TCB_SOURCE, ...) set in process.env before main runs. */
   env: Record<string, string>;
+  /** Per-invocation variables this call does not have (e.g. WX_OPENID for a timer): removed. */
+  unset?: string[];
 }
 
 export interface SerializedError {

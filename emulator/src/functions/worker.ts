@@ -8,14 +8,18 @@
  * - sends console output to the main thread, tagged with the invocation that is running;
  * - tags each SDK request with its invocation and whether `main` had already returned, so the
  *   emulator can flag (and, with --freeze-after-return, drop) work left in flight;
- * - adds the project's node_modules as a last resort for `require` (NODE_PATH-style), so a
- *   function folder without its own node_modules still finds `wx-server-sdk`.
+ * - seals the network: only loopback (the emulator) is reachable (network-seal.ts);
+ * - makes the function folder its working directory and puts it on the module search path, with
+ *   the project's node_modules as a last resort, so a function folder without its own
+ *   node_modules still finds `wx-server-sdk` (working-directory.ts).
  */
 import http from 'node:http';
-import Module from 'node:module';
 import path from 'node:path';
 import util from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
+import { callMain, type Main } from './call-main';
+import { sealNetwork } from './network-seal';
+import { enterFunctionFolder } from './working-directory';
 import {
   AFTER_RETURN_HEADER,
   INVOCATION_HEADER,
@@ -68,6 +72,16 @@ process.on('unhandledRejection', (reason) => {
   console.error('Unhandled promise rejection:', reason);
 });
 
+// --- Sealed network: only the emulator on loopback is reachable (network-seal.ts) ------------
+sealNetwork(
+  {
+    functionName: path.basename(init.functionDir),
+    functionDir: init.functionDir,
+    fallbackNodeModules: init.fallbackNodeModules,
+  },
+  (err) => console.error(err.message),
+);
+
 // --- SDK request tagging ----------------------------------------------------------------------
 const originalRequest = http.request;
 (http as { request: typeof http.request }).request = function request(
@@ -85,19 +99,14 @@ const originalRequest = http.request;
   return req;
 };
 
-// --- Module resolution fallback ---------------------------------------------------------------
-// NODE_PATH is read once by _initPaths; it is searched after the folder's own node_modules chain.
-// The variable is removed again so the function sees the platform's environment only.
-process.env.NODE_PATH = init.fallbackNodeModules;
-(Module as unknown as { _initPaths(): void })._initPaths();
-delete process.env.NODE_PATH;
+// --- The function folder: working directory and module search path (working-directory.ts) ---
+enterFunctionFolder(init.functionDir, init.fallbackNodeModules);
 
 function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
   return { name: 'Error', message: typeof err === 'string' ? err : util.inspect(err) };
 }
 
-type Main = (event: unknown, context: unknown) => unknown;
 let main: Main;
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -117,10 +126,11 @@ port.on('message', (message: InvokeMessage) => {
 
 async function invoke(message: InvokeMessage): Promise<void> {
   Object.assign(process.env, message.env);
+  for (const key of message.unset ?? []) Reflect.deleteProperty(process.env, key);
   const me: Current = { id: message.invocationId, returned: false, pending: 0 };
   current = me;
   try {
-    const value = await main(message.event, message.context);
+    const value = await callMain(main, message.event, message.context);
     me.returned = true;
     // The platform answers with JSON: what does not survive JSON does not reach the caller.
     const result = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);

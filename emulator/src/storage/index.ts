@@ -49,6 +49,12 @@ export class StorageService implements EmulatorService {
   readonly actions: Record<string, ActionHandler>;
   files!: FileStore;
   rules!: StorageRules;
+  /** wx.cloud.uploadFile, getTempFileURL, downloadFile, deleteFile: checked against storage rules. */
+  readonly clientActions = [
+    'storage.getUploadMetadata',
+    'storage.batchGetDownloadUrl',
+    'storage.batchDeleteFile',
+  ] as const;
   private readonly tickets = new Map<string, UploadTicket>();
   /** Signs temporary links; new on every start, so a link never outlives the emulator run. */
   private readonly secret = crypto.randomBytes(32);

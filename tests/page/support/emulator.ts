@@ -54,14 +54,23 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
+    // Never wait for ever, and never leave a child behind: one that is not ready is killed.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the emulator printed no ready line within 20 s: ${stderr}`));
+    }, 20_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /wxcloud-emulator ready at (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
     });
-    child.once('exit', (code) =>
-      reject(new Error(`the emulator exited (${code}) before it was ready: ${stderr}`)),
-    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the emulator exited (${code}) before it was ready: ${stderr}`));
+    });
   });
 
   const control = async <T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> => {
@@ -83,8 +92,13 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
     wx: (openid, options = {}) => createWx({ url, openid, fetch: nodeFetch, ...options }),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        // SIGTERM lets it stop its workers; one that does not exit in 5 s is killed.
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

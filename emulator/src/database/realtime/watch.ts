@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Query } from 'mingo';
-import { compileQuery } from '../query-plan';
+import { compileQuery } from '../queries';
 import type { ChangeEvent } from '../store';
 import { sameValue, toRelaxed, type Doc, type DocId } from '../values';
 
