@@ -236,5 +236,7 @@ test('limit defaults to 100 and caps at 1000; abandoned transactions expire on t
     `await db.collection('ITEMS').doc('held').set({ data: { v: 3 } }); return (await db.collection('ITEMS').doc('held').get()).data.v;`,
   );
   expect(after).toBe(3);
-  expect(() => store.commitTransaction(txn.id)).toThrow(/no longer open: expired after 30 s/);
+  expect(() => store.commitTransaction(txn.id)).toThrow(
+    /TransactionNotExist\] Transaction does not exist on the server, transaction must be commit or abort in 30 seconds\. \(wxcloud-emulator: transaction \S+ expired/,
+  );
 });

@@ -362,7 +362,8 @@ test('transactions: runTransaction, rollback, snapshot isolation, conflicts, ato
     ) as unknown as string,
   });
   expect(r.logs).toEqual(['T1', 'T2', 'T2b', 'T3']);
+  // The cloud's TransactionNotExist message, then the emulator's reason.
   expect((r.useAfterEnd as SdkError).errMsg).toMatch(
-    /is no longer open: aborted because its commit failed/,
+    /\[ResourceUnavailable\.TransactionNotExist\] Transaction does not exist on the server.*aborted because its commit failed/,
   );
 });

@@ -4,6 +4,7 @@ import type { ActionContext, ActionHandler } from '../service';
 import { runPipeline } from './aggregate';
 import type { RulesEngine } from './rules';
 import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
+import { withRegexBudget } from './regex';
 import { parseWire, toCanonical, type Doc } from './values';
 
 /**
@@ -42,7 +43,8 @@ export function createDatabaseActions(
       });
     };
     try {
-      const { answer, count } = work();
+      // Each request's regular expressions share one time budget (regex.ts).
+      const { answer, count } = withRegexBudget(work);
       log({ ok: true, count });
       return Promise.resolve({ ...answer, requestId: requestId() });
     } catch (err) {

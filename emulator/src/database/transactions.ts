@@ -12,9 +12,15 @@ import type { Doc, DocId } from './values';
 export interface Transaction {
   id: string;
   startedAt: number;
+  /**
+   * Whether the transaction has run an operation. Its snapshot starts there, not at
+   * startTransaction (MongoDB: "the snapshot is established by the first operation", which is
+   * what the cloud database runs): a document committed in between is visible to it.
+   */
+  begun: boolean;
   /** Pending writes by collection and id: the transaction's locks. */
   writes: Map<string, Map<DocId, Write>>;
-  /** Pre-images of documents other commits changed since this transaction began (its snapshot). */
+  /** Pre-images of documents other commits changed since its first operation (its snapshot). */
   snapshot: Map<string, Map<DocId, Doc | null>>;
   expiry: { cancel(): void };
 }
@@ -23,9 +29,9 @@ export interface Transaction {
 export type Overlay = Map<DocId, Doc | null>;
 
 /**
- * How long an abandoned transaction keeps its locks. MongoDB (under the cloud database) aborts
- * transactions after 60 s by default; the cloud's own figure is not documented. 30 s on the
- * emulated clock, so a test can expire one with clock/advance.
+ * A transaction's lifetime, from startTransaction: the cloud's own error text says a transaction
+ * "must be commit or abort in 30 seconds" (MongoDB's default would be 60 s). On the emulated
+ * clock, so a test can expire one with clock/advance.
  */
 export const TRANSACTION_TIMEOUT_MS = 30_000;
 
@@ -41,11 +47,12 @@ export class Transactions {
     const expiry = this.clock.schedule(
       this.clock.now() + TRANSACTION_TIMEOUT_MS,
       `database transaction ${id} expires`,
-      () => this.end(id, 'expired after 30 s without commit or abort'),
+      () => this.end(id, 'expired: 30 s passed without commit or abort'),
     );
     this.open.set(id, {
       id,
       startedAt: this.clock.now(),
+      begun: false,
       writes: new Map(),
       snapshot: new Map(),
       expiry,
@@ -53,18 +60,29 @@ export class Transactions {
     return id;
   }
 
-  /** The open transaction `id` names, or undefined without an id; an ended one says why. */
+  /**
+   * The open transaction `id` names for an operation (read or write), or undefined without an id;
+   * its snapshot starts with its first operation.
+   */
   find(id: string | undefined): Transaction | undefined {
-    return id === undefined ? undefined : this.require(id);
+    if (id === undefined) return undefined;
+    const txn = this.require(id);
+    txn.begun = true;
+    return txn;
   }
 
+  /**
+   * An open transaction. An ended, expired or unknown one fails as the cloud answers (code
+   * DATABASE_TRANSACTION_FAIL, message `[ResourceUnavailable.TransactionNotExist] ...`, as
+   * reported from the cloud); the emulator adds why, in parentheses.
+   */
   require(id: string): Transaction {
     const txn = this.open.get(id);
     if (txn) return txn;
     const ended = this.ended.get(id);
     throw new EmulatorError(
       'DATABASE_TRANSACTION_FAIL',
-      ended ? `transaction ${id} is no longer open: ${ended}` : `no transaction with id ${id}`,
+      `${TRANSACTION_NOT_EXIST} (wxcloud-emulator: ${ended ? `transaction ${id} ${ended}` : `no transaction ${id} was started here`})`,
     );
   }
 
@@ -107,8 +125,15 @@ export class Transactions {
    */
   stage(txn: Transaction, writes: Write[]): void {
     for (const w of writes) {
-      if (this.lockHolder(w.collection, w.id, txn) || txn.snapshot.get(w.collection)?.has(w.id)) {
-        throw conflict(w.collection, w.id);
+      if (this.lockHolder(w.collection, w.id, txn)) {
+        throw conflict(w.collection, w.id, 'is being written by another open transaction');
+      }
+      if (txn.snapshot.get(w.collection)?.has(w.id)) {
+        throw conflict(
+          w.collection,
+          w.id,
+          "was changed by a write committed after this transaction's first operation",
+        );
       }
     }
     for (const w of writes) {
@@ -127,13 +152,16 @@ export class Transactions {
    */
   refuseLocked(writes: Write[]): void {
     for (const w of writes) {
-      if (this.lockHolder(w.collection, w.id)) throw conflict(w.collection, w.id);
+      if (this.lockHolder(w.collection, w.id)) {
+        throw conflict(w.collection, w.id, 'is being written by an open transaction');
+      }
     }
   }
 
-  /** As a commit changes a document, every open transaction keeps the version it saw. */
+  /** As a commit changes a document, every begun transaction keeps the version it saw. */
   preserveSnapshots(collection: string, id: DocId, before: Doc | null): void {
     for (const txn of this.open.values()) {
+      if (!txn.begun) continue;
       let snap = txn.snapshot.get(collection);
       if (!snap) txn.snapshot.set(collection, (snap = new Map()));
       if (!snap.has(id)) snap.set(id, before);
@@ -149,9 +177,17 @@ export class Transactions {
   }
 }
 
-function conflict(collection: string, id: DocId): EmulatorError {
+/**
+ * The cloud's message for a transaction that does not exist (any more): its lifetime is 30 s.
+ * Reported from the cloud; the text after it in the cloud's answer is not documented.
+ */
+export const TRANSACTION_NOT_EXIST =
+  '[ResourceUnavailable.TransactionNotExist] Transaction does not exist on the server, transaction must be commit or abort in 30 seconds.';
+
+/** The cloud's conflict message, then what the emulator saw (never another transaction if none). */
+function conflict(collection: string, id: DocId, why: string): EmulatorError {
   return new EmulatorError(
     'DATABASE_TRANSACTION_CONFLICT',
-    `[ResourceUnavailable.TransactionConflict] Transaction is conflict, maybe resource operated by others: ${collection}/${String(id)} is being written by another transaction`,
+    `[ResourceUnavailable.TransactionConflict] Transaction is conflict, maybe resource operated by others. (wxcloud-emulator: ${collection}/${String(id)} ${why})`,
   );
 }
