@@ -41,6 +41,8 @@ export class DeployError extends Error {
 
 export interface DeployOptions {
   root: string;
+  /** Where the function folders to upload are: the production build's folder. Default cloudfunctions/. */
+  functionsDir?: string;
   env: Record<string, string | undefined>;
   log: (line: string) => void;
   dryRun: boolean;
@@ -201,7 +203,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       return 1;
     }
   }
-  const functions = planFunctions(options.root);
+  const functions = planFunctions(options.root, options.functionsDir);
   const collections = planDatabase(options.root);
   // A content/ document naming a missing file stops the deploy here, before any network.
   const content = options.content ? planContent(options.root) : undefined;
