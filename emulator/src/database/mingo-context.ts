@@ -9,6 +9,7 @@ import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types/types';
 import { resolve } from 'mingo/util';
 import { EmulatorError, notEmulated } from '../errors';
+import { intersects, nearMatches, nearSpecOf, within } from './geo';
 
 /**
  * mingo's operators as the emulated database uses them: all of mingo 7's, with the corrections
@@ -139,6 +140,19 @@ function $all(selector: string, values: unknown, options: Options): Predicate {
   return (doc) => inner.test(doc);
 }
 
+/** The geo query operators over GeoJSON fields (geo.ts). `$near`/`$nearSphere` also sort: store. */
+function geoOperator(test: (stored: unknown, value: unknown) => boolean) {
+  return (selector: string, value: unknown, _options: Options): Predicate =>
+    (doc) =>
+      test(resolve(doc, selector), value);
+}
+function nearOperator(operator: string) {
+  return (selector: string, value: unknown, _options: Options): Predicate => {
+    const spec = nearSpecOf(value, operator);
+    return (doc) => nearMatches(resolve(doc, selector), spec);
+  };
+}
+
 /** Query operators the emulator knowingly does not run: refused by name (docs/database.md). */
 function refused(feature: string) {
   return (): Predicate => {
@@ -156,10 +170,10 @@ export const MONGO_CONTEXT = Context.init({
     $elemMatch,
     $all,
     $jsonSchema: refused('the $jsonSchema query operator'),
-    $near: refused('the geo query operator $near (geoNear)'),
-    $nearSphere: refused('the geo query operator $nearSphere (geoNear)'),
-    $geoWithin: refused('the geo query operator $geoWithin'),
-    $geoIntersects: refused('the geo query operator $geoIntersects'),
+    $near: nearOperator('$near'),
+    $nearSphere: nearOperator('$nearSphere'),
+    $geoWithin: geoOperator(within),
+    $geoIntersects: geoOperator(intersects),
   },
   window,
 });

@@ -131,7 +131,8 @@ export class RulesEngine {
     const stages = substituteOpenid(pipeline, openid);
     const leading = (list: unknown): Doc => {
       const first = Array.isArray(list) ? (list[0] as Doc | undefined) : undefined;
-      const match = first?.$match;
+      // A leading $geoNear's `query` is its query as a leading $match is.
+      const match = first?.$match ?? (first?.$geoNear as Doc | undefined)?.query;
       return match && typeof match === 'object' && !Array.isArray(match) ? (match as Doc) : {};
     };
     this.enforce(collection, 'read', action, openid, () =>
