@@ -22,6 +22,26 @@ export const labels = {
   unlocked: '已解锁',
 } as const;
 
+export const contentTexts = {
+  loadFailed: '内容加载失败，请稍后重试',
+  openFailed: '文件打开失败，已刷新链接，请再试一次',
+} as const;
+
+export const catalogTexts = {
+  locked: '未解锁',
+  unlocked: '已解锁',
+  failed: '列表加载失败，请稍后重试',
+  empty: '暂无内容',
+  noPurchases: '还没有购买任何内容',
+} as const;
+
+/** A file size for people: 916 -> '916 B', 20480 -> '20.0 KB'. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** Formats an amount in fen (WeChat Pay's unit) as yuan for display: 1 -> '¥0.01'. */
 export function formatFen(fen: number): string {
   if (!Number.isInteger(fen) || fen < 0) {

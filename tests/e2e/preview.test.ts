@@ -76,6 +76,15 @@ test('pays with the pay sheet: the page unlocks and the console shows the order 
 
   await status(frame, 'unlocked').waitFor(WAIT);
   expect(await frame.locator('[data-role="content"]').innerText()).toContain('已解锁');
+  // The paid content itself, from getcontent: its text and its image through a temporary link.
+  await frame.locator('[data-role="block-image"]').waitFor(WAIT);
+  expect(await frame.locator('[data-role="block-heading"]').innerText()).toBe(
+    '订单只有一个地方能改状态',
+  );
+  const imageUrl = await frame
+    .locator('[data-role="block-image"]')
+    .evaluate((el) => getComputedStyle(el).backgroundImage);
+  expect(imageUrl).toMatch(/tcb-storage\/.+states\.png\?sign=/);
   expect(await sheet.isHidden()).toBe(true);
 
   const paid = await order('o_local_user_0001');
@@ -150,6 +159,32 @@ test("two users in two tabs do not see each other's orders", async () => {
     expect(secondErrors).toEqual([]);
   } finally {
     await second.close();
+  }
+});
+
+test('the catalog lists each item with its state and price; tapping one opens its page', async () => {
+  const tab = await context.newPage();
+  const tabErrors = collectErrors(tab);
+  try {
+    // 小明 bought demo-unlock in the first test; demo-guide is still locked for him.
+    await tab.goto(`${emulator.url}/preview/?user=o_local_user_0001&page=pages/catalog/catalog`);
+    await tab.locator('[data-role="catalog-page"][data-status="ready"]').waitFor(WAIT);
+    const items = tab.locator('[data-role="item"]');
+    expect(await items.count()).toBe(2);
+    expect(await items.nth(0).getAttribute('data-state')).toBe('unlocked');
+    expect(await items.nth(1).getAttribute('data-state')).toBe('locked');
+    expect(await items.nth(1).locator('[data-role="item-price"]').innerText()).toBe('¥0.02');
+    await tab.locator('[data-role="tab-mine"]').click();
+    await tab.locator('[data-role="catalog-page"][data-tab="mine"]').waitFor(WAIT);
+    expect(await tab.locator('[data-role="item"]').count()).toBe(1);
+    // wx.navigateTo loads the unlock page for that item, with its teaser.
+    await tab.locator('[data-role="item"]').first().click();
+    await tab.locator('[data-role="unlock-page"][data-status="unlocked"]').waitFor(WAIT);
+    expect(new URL(tab.url()).searchParams.get('itemId')).toBe('demo-unlock');
+    await tab.locator('[data-role="block-image"]').waitFor(WAIT);
+    expect(tabErrors).toEqual([]);
+  } finally {
+    await tab.close();
   }
 });
 

@@ -43,6 +43,8 @@ test('collections and documents over the control API, as relaxed EJSON, with no 
     indexes: [{ name: 'tradeno_1', keys: { tradeno: 1 }, unique: true }],
     hasRules: true,
     declared: true,
+    // Custom rules (database/USERPAYLOG.json), not one of the basic permissions.
+    permission: 'CUSTOM',
   });
   expect(await call('PUT', '/collections/ORDERS')).toEqual({
     status: 201,

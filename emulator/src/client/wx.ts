@@ -37,6 +37,8 @@ export interface CreateWxOptions {
   WebSocket?: unknown;
   /** Longest wait for a pay sheet decision made outside, in ms. Default 10 minutes. */
   payTimeoutMs?: number;
+  /** Follows wx.navigateTo / redirectTo (the preview loads the page named by the url). */
+  onNavigate?: (url: string) => void;
   /** Shows a file wx.openDocument opened (the preview opens it in a browser tab). */
   onOpenDocument?: (file: LocalFile & { filePath: string }) => void;
 }
@@ -84,6 +86,7 @@ export interface EmulatedWx {
       errMsg: string;
     }>,
   ): Promise<{ errMsg: string }>;
+  navigateTo(param: { url: string } & WxCallbacks<{ errMsg: string }>): Promise<{ errMsg: string }>;
   getFileSystemManager(): {
     readFileSync(filePath: string, encoding?: 'utf8' | 'utf-8'): string | ArrayBuffer;
     writeFileSync(
@@ -271,6 +274,15 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
         uiCalls.push({ api: 'openDocument', options: param });
         options.onOpenDocument?.({ ...file, filePath: param.filePath });
         return { errMsg: 'openDocument:ok' };
+      }) as Promise<{ errMsg: string }>,
+    navigateTo: (param) =>
+      withCallbacks('navigateTo', param, async () => {
+        if (!isRecord(param) || typeof param.url !== 'string' || !param.url.startsWith('/')) {
+          throw wxError('navigateTo', 'url must be an absolute page path such as /pages/x/x?a=1');
+        }
+        uiCalls.push({ api: 'navigateTo', options: param });
+        options.onNavigate?.(param.url);
+        return { errMsg: 'navigateTo:ok' };
       }) as Promise<{ errMsg: string }>,
     getFileSystemManager: () => ({
       readFileSync(filePath, encoding) {

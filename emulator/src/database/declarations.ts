@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isPermission, PERMISSIONS, type Permission } from './rules/permissions';
 import type { CollectionSpec, IndexSpec } from './store';
 import { validateCollectionName } from './store';
 
 /**
  * The project's `database/<COLLECTION>.json` files, the same ones deploy applies:
- * `{"rules": {"read": ..., "write": ...}, "indexes": [{"name", "keys": {"field": 1}, "unique"}]}`.
+ * `{"rules": {"read": ..., "write": ...}, "indexes": [{"name", "keys": {"field": 1}, "unique"}]}`,
+ * or `"permission": "PRIVATE"` (one of the console's four basic permissions) instead of `rules`.
  * Each declares a collection created at start. A bad file stops the start with a message that
  * names the file and the field.
  */
@@ -13,6 +15,8 @@ export interface DeclaredCollection extends CollectionSpec {
   name: string;
   file: string;
   indexes: IndexSpec[];
+  /** The basic permission declared instead of custom rules, if any. */
+  permission?: Permission;
 }
 
 export function loadDeclarations(projectDir: string): DeclaredCollection[] {
@@ -42,10 +46,29 @@ export function parseDeclaration(file: string): DeclaredCollection {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new Error(`${where} must hold an object {"rules": {...}, "indexes": [...]}`);
   }
-  const { rules, indexes = [], ...rest } = raw as { rules?: unknown; indexes?: unknown };
+  const {
+    rules,
+    permission,
+    indexes = [],
+    ...rest
+  } = raw as { rules?: unknown; permission?: unknown; indexes?: unknown };
   const unknownKeys = Object.keys(rest);
   if (unknownKeys.length) {
-    throw new Error(`${where} unknown key(s) ${unknownKeys.join(', ')}; use "rules" and "indexes"`);
+    throw new Error(
+      `${where} unknown key(s) ${unknownKeys.join(', ')}; use "rules" or "permission", and "indexes"`,
+    );
+  }
+  if (permission !== undefined && !isPermission(permission)) {
+    throw new Error(
+      `${where} "permission" must be one of ${Object.entries(PERMISSIONS)
+        .map(([name, meaning]) => `"${name}" (${meaning})`)
+        .join(', ')}; got ${JSON.stringify(permission)}`,
+    );
+  }
+  if (permission !== undefined && rules !== undefined) {
+    throw new Error(
+      `${where} declares both "rules" and "permission": a collection has either custom rules or one basic permission`,
+    );
   }
   if (
     rules !== undefined &&
@@ -58,6 +81,7 @@ export function parseDeclaration(file: string): DeclaredCollection {
     name,
     file,
     rules,
+    ...(permission === undefined ? {} : { permission }),
     indexes: indexes.map((index, i) => parseIndex(index, `${where} indexes[${i}]`)),
   };
 }

@@ -5,6 +5,7 @@ import { runPipeline } from './aggregate';
 import { geoNearDocs, geoNearStageOf } from './geo';
 import type { RulesEngine } from './rules';
 import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
+import { withRegexBudget } from './regex';
 import { parseWire, toCanonical, type Doc } from './values';
 
 /**
@@ -43,7 +44,8 @@ export function createDatabaseActions(
       });
     };
     try {
-      const { answer, count } = work();
+      // Each request's regular expressions share one time budget (regex.ts).
+      const { answer, count } = withRegexBudget(work);
       log({ ok: true, count });
       return Promise.resolve({ ...answer, requestId: requestId() });
     } catch (err) {

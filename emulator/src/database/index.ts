@@ -211,6 +211,8 @@ export class DatabaseService implements EmulatorService {
         collections: this.store.listCollections().map((info) => ({
           ...info,
           declared: this.declared.some((d) => d.name === info.name),
+          // What a client request meets: CUSTOM (security rules) or a basic permission.
+          permission: this.ruleEngine.permissionOf(info.name),
         })),
       }),
     );

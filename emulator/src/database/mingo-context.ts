@@ -10,6 +10,7 @@ import type { Options } from 'mingo/types/types';
 import { resolve } from 'mingo/util';
 import { EmulatorError, notEmulated } from '../errors';
 import { intersects, nearMatches, nearSpecOf, within } from './geo';
+import { bounded, boundedList } from './regex';
 
 /**
  * mingo's operators as the emulated database uses them: all of mingo 7's, with the corrections
@@ -152,6 +153,19 @@ function nearOperator(operator: string) {
     return (doc) => nearMatches(resolve(doc, selector), spec);
   };
 }
+/**
+ * Regular expressions in queries run on RE2 under the request's budget (regex.ts): the operators
+ * that take regexes get them as BoundedRegExp, and then do what mingo's do (`$all` above turns its
+ * regexes into `$regex` conditions).
+ */
+const boundedQuery = {
+  $regex: (selector: string, value: unknown, options: Options) =>
+    query.$regex(selector, bounded(value), options),
+  $in: (selector: string, value: unknown, options: Options) =>
+    query.$in(selector, boundedList(value), options),
+  $nin: (selector: string, value: unknown, options: Options) =>
+    query.$nin(selector, boundedList(value), options),
+};
 
 /** Query operators the emulator knowingly does not run: refused by name (docs/database.md). */
 function refused(feature: string) {
@@ -167,6 +181,7 @@ export const MONGO_CONTEXT = Context.init({
   projection,
   query: {
     ...query,
+    ...boundedQuery,
     $elemMatch,
     $all,
     $jsonSchema: refused('the $jsonSchema query operator'),

@@ -1,6 +1,7 @@
 import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
 import { mongoQuery } from './mingo-context';
+import { cheapFirst } from './query-plan';
 import type { Doc } from './values';
 
 /**
@@ -27,7 +28,7 @@ export function compileQuery(filter: Doc): Query<Doc> {
   }
   let query: Query<Doc>;
   try {
-    query = mongoQuery(filter);
+    query = mongoQuery(cheapFirst(filter));
   } catch (err) {
     if (err instanceof EmulatorError) throw err;
     throw new EmulatorError(

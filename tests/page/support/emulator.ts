@@ -22,8 +22,15 @@ export const nodeFetch: FetchLike = (url, init) =>
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, text: async () => text });
+        const bytes = Buffer.concat(chunks);
+        const type = String(res.headers['content-type'] ?? '');
+        resolve({
+          status: res.statusCode ?? 0,
+          text: async () => bytes.toString('utf8'),
+          arrayBuffer: async () =>
+            bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+          headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? type : null) },
+        });
       });
       res.on('error', reject);
     });

@@ -52,6 +52,61 @@ function loadPage(): string {
   return componentId;
 }
 
+const loadedPages = new Map<string, string>();
+
+export interface RenderedPage {
+  /** The page's data, as setData left it. */
+  data(): Record<string, unknown>;
+  /** Every element with this data-role, in document order. */
+  all(role: string): Element[];
+  text(role: string): string;
+  /** Taps the n-th element with this class (j-component's querySelector knows classes only). */
+  tap(className: string, n?: number): void;
+  unload(): void;
+}
+
+/**
+ * Opens any page of the mini-program (`pages/<name>/<name>`) with `wx` as its global, plays
+ * onLoad(query) and onShow, and reads it through the DOM it renders.
+ */
+export function openPage(
+  pagePath: string,
+  wx: unknown,
+  query: Record<string, string> = {},
+): RenderedPage {
+  const file = path.join(__dirname, '..', '..', '..', 'miniprogram', pagePath);
+  let id = loadedPages.get(file);
+  if (!id) {
+    id = simulate.load(file, { compiler: 'simulate' });
+    loadedPages.set(file, id);
+  }
+  (globalThis as { wx?: unknown }).wx = wx;
+  const comp = simulate.render(id) as SimulatedComponent & {
+    querySelectorAll(selector: string): SimulatedComponent[];
+  };
+  const parent = document.createElement('parent-wrapper');
+  document.body.appendChild(parent);
+  comp.attach(parent);
+  const instance = comp.instance as unknown as PageMethods & { onShow?(): void };
+  instance.onLoad(query);
+  instance.onShow?.();
+  return {
+    data: () => comp.data,
+    all: (role) => Array.from(parent.querySelectorAll(`[data-role="${role}"]`)),
+    text: (role) => parent.querySelector(`[data-role="${role}"]`)?.textContent?.trim() ?? '',
+    tap(className, n = 0) {
+      const target = comp.querySelectorAll(`.${className}`)[n];
+      if (!target) throw new Error(`no element .${className} #${n} on ${pagePath}`);
+      target.dispatchEvent('tap');
+    },
+    unload() {
+      instance.onUnload?.();
+      comp.detach();
+      parent.remove();
+    },
+  };
+}
+
 export interface UnlockPage {
   status(): string;
   /** The message shown to the user ('' when none). */
@@ -65,7 +120,7 @@ export interface UnlockPage {
 
 type PageMethods = {
   onLoad(query: Record<string, string>): void;
-  onUnload(): void;
+  onUnload?(): void;
 };
 
 /** Opens the page with `wx` as the global the page reads (createWx's, acting as one user). */
@@ -95,7 +150,7 @@ export function openUnlockPage(wx: unknown, query: Record<string, string> = {}):
       button.dispatchEvent('tap');
     },
     unload() {
-      instance.onUnload();
+      instance.onUnload?.();
       comp.detach();
       parent.remove();
     },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Query } from 'mingo';
+import { compileQuery } from '../queries';
 import type { ChangeEvent } from '../store';
 import { sameValue, toRelaxed, type Doc, type DocId } from '../values';
 
@@ -56,7 +57,7 @@ export class Watch {
     public watchId: string,
     initial: Doc[],
   ) {
-    this.query = new Query<Doc>(spec.filter, {});
+    this.query = compileQuery(spec.filter);
     for (const doc of initial) this.matched.set(doc._id as DocId, doc);
     this.visible = this.computeVisible();
   }

@@ -3,6 +3,14 @@ import type { EventLog } from '../../events';
 import type { DeclaredCollection } from '../declarations';
 import { clone, type Doc } from '../values';
 import {
+  applyPermission,
+  DEFAULT_PERMISSION,
+  ownRecords,
+  PERMISSIONS,
+  type Permission,
+  type PresetOperation,
+} from './permissions';
+import {
   evaluate,
   fieldsRead,
   parseRule,
@@ -92,7 +100,9 @@ interface Denial {
 }
 
 export class RulesEngine {
+  /** Collections with custom `rules`; every other collection has a basic permission. */
   private compiled = new Map<string, Map<RuleKey, CompiledRule>>();
+  private permissions = new Map<string, Permission>();
 
   constructor(
     private readonly events: EventLog,
@@ -102,8 +112,52 @@ export class RulesEngine {
   /** Compiles every declared collection's rules; a rule outside the emulated subset stops start. */
   load(declared: DeclaredCollection[]): void {
     const compiled = new Map<string, Map<RuleKey, CompiledRule>>();
-    for (const d of declared) compiled.set(d.name, compileRules(d.name, d.rules, d.file));
+    const permissions = new Map<string, Permission>();
+    for (const d of declared) {
+      if (d.rules !== undefined) compiled.set(d.name, compileRules(d.name, d.rules, d.file));
+      else if (d.permission) permissions.set(d.name, d.permission);
+    }
     this.compiled = compiled;
+    this.permissions = permissions;
+  }
+
+  /** `CUSTOM` (security rules) or the basic permission a client request meets. */
+  permissionOf(collection: string): Permission | 'CUSTOM' {
+    if (this.compiled.has(collection)) return 'CUSTOM';
+    return this.permissions.get(collection) ?? DEFAULT_PERMISSION;
+  }
+
+  /**
+   * Under a basic permission: the query as the platform runs it (narrowed to the caller's own
+   * records where the preset says so), or DATABASE_PERMISSION_DENIED. Undefined for custom rules.
+   */
+  private underPermission(
+    collection: string,
+    operation: PresetOperation,
+    query: Doc,
+    openid: string,
+    action: string,
+  ): Doc | undefined {
+    const permission = this.permissionOf(collection);
+    if (permission === 'CUSTOM') return undefined;
+    const decision = applyPermission(permission, operation);
+    if ('denied' in decision) {
+      this.events.emit('database.denied', {
+        collection,
+        action,
+        openid,
+        operation,
+        rule: 'permission',
+        expression: permission,
+        reason: decision.denied,
+      });
+      throw new EmulatorError(
+        'DATABASE_PERMISSION_DENIED',
+        `[PermissionDenied] Permission denied: ${collection} has the basic permission ${permission} (${PERMISSIONS[permission]}): ${decision.denied}`,
+        403,
+      );
+    }
+    return decision.ownOnly ? ownRecords(query, openid) : query;
   }
 
   /**
@@ -112,6 +166,8 @@ export class RulesEngine {
    */
   authorizeRead(collection: string, filter: Doc, openid: string, action: string): Doc {
     const query = substituteOpenid(filter, openid);
+    const preset = this.underPermission(collection, 'read', query, openid, action);
+    if (preset) return preset;
     this.enforce(collection, 'read', action, openid, () =>
       this.checkQuery(this.rule(collection, 'read'), query, openid, () => UNKNOWN),
     );
@@ -128,16 +184,23 @@ export class RulesEngine {
    * whole pipeline.
    */
   authorizeAggregate(collection: string, pipeline: Doc[], openid: string, action: string): Doc[] {
-    const stages = substituteOpenid(pipeline, openid);
+    let stages = substituteOpenid(pipeline, openid);
     const leading = (list: unknown): Doc => {
       const first = Array.isArray(list) ? (list[0] as Doc | undefined) : undefined;
       // A leading $geoNear's `query` is its query as a leading $match is.
       const match = first?.$match ?? (first?.$geoNear as Doc | undefined)?.query;
       return match && typeof match === 'object' && !Array.isArray(match) ? (match as Doc) : {};
     };
-    this.enforce(collection, 'read', action, openid, () =>
-      this.checkQuery(this.rule(collection, 'read'), leading(stages), openid, () => UNKNOWN),
-    );
+    const preset = this.underPermission(collection, 'read', leading(stages), openid, action);
+    if (preset) {
+      // The narrowed query becomes the leading $match (replacing the pipeline's own, if any).
+      const rest = stages[0] && '$match' in stages[0] ? stages.slice(1) : stages;
+      stages = [{ $match: preset }, ...rest];
+    } else {
+      this.enforce(collection, 'read', action, openid, () =>
+        this.checkQuery(this.rule(collection, 'read'), leading(stages), openid, () => UNKNOWN),
+      );
+    }
     const lookups = (list: Doc[]): Doc[] =>
       list.flatMap((stage) => {
         const spec = stage.$lookup as Doc | undefined;
@@ -148,6 +211,21 @@ export class RulesEngine {
     for (const spec of lookups(stages)) {
       if (typeof spec.from !== 'string') continue;
       const from = spec.from;
+      const joined = this.permissionOf(from);
+      if (joined !== 'CUSTOM') {
+        // A joined collection cannot be narrowed to the caller's records: only presets that let
+        // everyone read pass (emulator choice, as for custom rules: conservative).
+        if (joined === 'PRIVATE') {
+          this.refuse(
+            from,
+            action,
+            openid,
+            `${from} has the basic permission PRIVATE: a $lookup cannot be limited to the caller's records`,
+          );
+        }
+        this.underPermission(from, 'read', {}, openid, action);
+        continue;
+      }
       this.enforce(from, 'read', action, openid, () =>
         this.checkQuery(this.rule(from, 'read'), leading(spec.pipeline), openid, () => UNKNOWN),
       );
@@ -158,6 +236,7 @@ export class RulesEngine {
   /** A client insert: each document gets `_openid` = the caller (as the platform sets it). */
   authorizeCreate(collection: string, docs: Doc[], openid: string, action: string): Doc[] {
     const stamped = docs.map((doc) => ({ ...clone(doc), _openid: openid }));
+    if (this.underPermission(collection, 'create', {}, openid, action)) return stamped;
     this.enforce(collection, 'create', action, openid, () => {
       for (const doc of stamped) {
         const denial = this.checkDocument(this.rule(collection, 'create'), doc, openid);
@@ -183,6 +262,11 @@ export class RulesEngine {
     const query = substituteOpenid(filter, openid);
     const replacement =
       update.kind === 'replace' ? { ...clone(update.doc), _openid: openid } : undefined;
+    if (this.permissionOf(collection) !== 'CUSTOM' && update.kind === 'operators') {
+      this.refuseOpenidChange(collection, action, openid, update.modifier);
+    }
+    const preset = this.underPermission(collection, 'update', query, openid, action);
+    if (preset) return { filter: preset, replacement };
     this.enforce(collection, 'update', action, openid, () => {
       if (update.kind === 'operators' && touchesOpenid(update.modifier)) {
         return {
@@ -206,6 +290,8 @@ export class RulesEngine {
 
   authorizeDelete(collection: string, filter: Doc, openid: string, action: string): Doc {
     const query = substituteOpenid(filter, openid);
+    const preset = this.underPermission(collection, 'delete', query, openid, action);
+    if (preset) return preset;
     this.enforce(collection, 'delete', action, openid, () =>
       this.checkQuery(this.rule(collection, 'delete'), query, openid, () => UNKNOWN),
     );
@@ -219,6 +305,23 @@ export class RulesEngine {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** Under a basic permission, too, a client may not re-own a record (emulator choice). */
+  private refuseOpenidChange(
+    collection: string,
+    action: string,
+    openid: string,
+    modifier: Doc,
+  ): void {
+    if (touchesOpenid(modifier)) {
+      this.refuse(
+        collection,
+        action,
+        openid,
+        'a client may not change _openid (emulator choice; unconfirmed on the cloud)',
+      );
+    }
+  }
 
   private rule(collection: string, operation: Operation): CompiledRule | { key: RuleKey } {
     const rules = this.compiled.get(collection);

@@ -297,10 +297,9 @@ async function renderInvocations(): Promise<void> {
 let selected: string | undefined;
 
 async function renderCollections(): Promise<void> {
-  const { collections } = await api<{ collections: { name: string; count: number }[] }>(
-    'GET',
-    '/collections',
-  );
+  const { collections } = await api<{
+    collections: { name: string; count: number; permission: string }[];
+  }>('GET', '/collections');
   if (!selected || !collections.some((c) => c.name === selected)) selected = collections[0]?.name;
   el('collections').replaceChildren(
     ...collections.map((c) => {
@@ -309,6 +308,9 @@ async function renderCollections(): Promise<void> {
         { type: 'button', 'aria-pressed': String(c.name === selected), 'data-collection': c.name },
         `${c.name} `,
         h('span', { class: 'count' }, String(c.count)),
+        ' ',
+        // What a mini-program meets: a basic permission or CUSTOM security rules.
+        h('span', { class: 'permission', title: 'client permission' }, c.permission),
       );
       button.addEventListener('click', () => {
         selected = c.name;

@@ -234,6 +234,20 @@ function mount(app: LoadedApp, user: PreviewUser): void {
     url: location.origin,
     openid: user.openid,
     decide: openPaySheet,
+    // wx.navigateTo('/pages/x/x?a=1'): load that page for the same user, its query as the page's.
+    onNavigate: (target) => {
+      const [pagePath, search = ''] = target.replace(/^\//, '').split('?');
+      const next = new URL(location.href);
+      next.search = search;
+      next.searchParams.set('user', user.openid);
+      next.searchParams.set('page', pagePath);
+      location.assign(next.toString());
+    },
+    // wx.openDocument: the downloaded bytes in a new tab (the browser's own viewer for PDFs).
+    onOpenDocument: (file) => {
+      const blob = new Blob([file.bytes.slice().buffer], { type: file.contentType });
+      window.open(URL.createObjectURL(blob), '_blank', 'noopener');
+    },
   });
   // The page reads the global `wx`, as in the mini-program; each user is a fresh launch.
   globals.wx = wx;
