@@ -25,6 +25,8 @@ export interface StartOptions {
   maxInstancesPerFunction?: number;
   defaultFunctionTimeoutMs?: number;
   freezeAfterReturn?: boolean;
+  /** 'port' (default): SDK requests from functions skip HTTP; 'http': real loopback HTTP. */
+  sdkTransport?: 'port' | 'http';
   /** Function environment variables: `{"*": {...}, "<function>": {...}}`. */
   functionEnv?: Record<string, Record<string, string>>;
   /** Also serve the console at / and the page preview at /preview/ (see docs/preview.md). */
@@ -103,8 +105,15 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
     defaultFunctionTimeoutMs: options.defaultFunctionTimeoutMs ?? DEFAULTS.defaultFunctionTimeoutMs,
     freezeAfterReturn: options.freezeAfterReturn ?? false,
+    sdkTransport: sdkTransportOf(options.sdkTransport),
     functionEnv: validateFunctionEnv(options.functionEnv ?? {}),
   };
+}
+
+function sdkTransportOf(value: unknown): 'port' | 'http' {
+  if (value === undefined) return 'port';
+  if (value === 'port' || value === 'http') return value;
+  throw new Error(`sdkTransport must be "port" or "http", got ${JSON.stringify(value)}`);
 }
 
 function validateFunctionEnv(value: unknown): Record<string, Record<string, string>> {
