@@ -18,13 +18,13 @@ export default {
   // TABLE is pinned entry by entry by tests/unit/order-state.test.ts's independently written
   // EXPECTED table instead.
   ignoreStatic: true,
-  mutate: [
-    'server/order-state.ts',
-    'server/payments.ts',
-    'emulator/src/database/rules/*.ts',
-    'emulator/src/database/realtime/index.ts',
-    'emulator/src/pay/callbacks.ts',
-  ],
+  // The emulator's rules (emulator/src/database/rules/*.ts) and realtime auth
+  // (emulator/src/database/realtime/index.ts) are covered only by integration files that start an
+  // emulator per run: measured at about 5 hours for their ~1300 mutants on this shared 2-core
+  // machine, so they are out of this run; `npx stryker run stryker.config.mjs --mutate
+  // emulator/src/database/rules/index.ts` with those test files added to stryker.jest.config.js
+  // runs them where there is time.
+  mutate: ['server/order-state.ts', 'server/payments.ts', 'emulator/src/pay/callbacks.ts'],
   concurrency: 2,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
