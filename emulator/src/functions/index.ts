@@ -8,6 +8,7 @@ import { actionBodyFromBytes, createAdminDispatch, type AdminDispatch } from '..
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
+import { FunctionConfigs, type FunctionConfig } from './function-config';
 import { Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER, type SdkRequestMessage } from './protocol';
@@ -103,11 +104,6 @@ const HISTORY_LIMIT = 1000;
 const MAX_CATCH_UP_FIRINGS = 1000;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
 
-interface FunctionConfig {
-  timeoutMs: number;
-  triggers: { name: string; type: string; config: string }[];
-}
-
 interface Pool {
   all: Set<Instance>;
   idle: Instance[];
@@ -125,6 +121,7 @@ export class FunctionsService implements EmulatorService {
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
   private adminDispatch: AdminDispatch | undefined;
+  private readonly configs = new FunctionConfigs();
   private readonly records = new Map<string, InvocationRecord>();
   private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
   private triggerTasks: ScheduledTask[] = [];
@@ -277,7 +274,7 @@ export class FunctionsService implements EmulatorService {
     fail: (outcome: InvocationOutcome, inner: number, message: string) => InvokeOutcome,
   ): Promise<InvokeOutcome> {
     const { name } = record;
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || !this.list().includes(name)) {
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || !this.hasFunction(name)) {
       return fail(
         'not_found',
         -501000,
@@ -668,41 +665,17 @@ export class FunctionsService implements EmulatorService {
 
   // --- configuration and timer triggers ------------------------------------------------------
 
-  /** config.json: `timeout` (seconds) and `triggers`; bad files fail with the file named. */
+  /** Whether `name` is a served function folder (as list() would say, in one file check). */
+  private hasFunction(name: string): boolean {
+    return fs.existsSync(path.join(this.ctx.config.functionsDir, name, 'index.js'));
+  }
+
+  /** config.json of a function (function-config.ts: re-read only when the file changed). */
   private readConfig(name: string): FunctionConfig {
-    const file = path.join(this.ctx.config.functionsDir, name, 'config.json');
-    const config: FunctionConfig = {
-      timeoutMs: this.ctx.config.defaultFunctionTimeoutMs,
-      triggers: [],
-    };
-    if (!fs.existsSync(file)) return config;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new Error(`${file} must hold a JSON object`);
-    }
-    const { timeout, triggers } = parsed as Record<string, unknown>;
-    if (timeout !== undefined) {
-      if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 900) {
-        throw new Error(`${file}: timeout must be a number of seconds from 0 to 900`);
-      }
-      config.timeoutMs = Math.round(timeout * 1000);
-    }
-    if (triggers !== undefined) {
-      if (!Array.isArray(triggers)) throw new Error(`${file}: triggers must be an array`);
-      for (const [i, t] of triggers.entries()) {
-        const { name: tName, type, config: expr } = (t ?? {}) as Record<string, unknown>;
-        if (typeof tName !== 'string' || typeof type !== 'string' || typeof expr !== 'string') {
-          throw new Error(`${file}: triggers[${i}] needs string name, type and config`);
-        }
-        config.triggers.push({ name: tName, type, config: expr });
-      }
-    }
-    return config;
+    return this.configs.read(
+      path.join(this.ctx.config.functionsDir, name, 'config.json'),
+      this.ctx.config.defaultFunctionTimeoutMs,
+    );
   }
 
   private readConfigSafe(name: string): FunctionConfig | undefined {
