@@ -1,5 +1,5 @@
 // The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests of the payment
-// flows and the order state machine, and the emulator's pay unit tests. The integration, page and
+// flows and the order state machine. The integration, page and
 // e2e tiers run the esbuild bundles, which a mutant in the sandbox's sources never reaches; the
 // property test (fast-check, seconds per run) and the deploy/doctor tests (none of the mutated
 // files; doctor's bundle freshness check also fails in a copied sandbox) are left out.
@@ -10,8 +10,5 @@ module.exports = {
   testTimeout: 30000,
   testEnvironment: 'node',
   transform,
-  testMatch: [
-    '<rootDir>/tests/unit/{payments,money-branches,order-state}.test.ts',
-    '<rootDir>/emulator/src/pay/*.test.ts',
-  ],
+  testMatch: ['<rootDir>/tests/unit/{payments,money-branches,order-state}.test.ts'],
 };

@@ -291,3 +291,48 @@ describe('refunds made outside the app', () => {
     expect(t.ledger.orders.get(order.tradeno)?.status).toBe('paid');
   });
 });
+
+// Survivors of `npm run mutation` (first run), killed here.
+describe('callbacks WeChat Pay did not mean as success, and closed orders', () => {
+  it.each([
+    ['returnCode FAIL', { returnCode: 'FAIL' }],
+    ['resultCode FAIL', { resultCode: 'FAIL' }],
+  ])('a payment callback with %s is recorded, acknowledged and grants nothing', async (_w, o) => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    const event = t.pay.callbackEvent(order.tradeno, o);
+    expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual(ACK);
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+    expect([...t.ledger.anomalies.values()].map((a) => a.kind)).toEqual(['callback-not-success']);
+    expect(t.pay.count('queryOrder')).toBe(0);
+  });
+
+  it('payquery: queryOrder says CLOSED, so the order is closed, never paid', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.advance(5 * 60_000);
+    await t.pay.closeOrder({
+      subMchId: t.deps.config.subMchId,
+      outTradeNo: order.tradeno,
+      nonceStr: 'n',
+    });
+    expect(await queryForUser(t.deps, ALICE, { docid: order.docid })).toMatchObject({
+      status: 'closed',
+      paystatus: 0,
+    });
+  });
+
+  it('refund callbacks without an order number, or for an unknown order, are recorded and acknowledged', async () => {
+    const t = setup();
+    expect(await handleRefundCallback(t.deps, WECHAT, { reqInfo: {} })).toEqual(ACK);
+    expect(
+      await handleRefundCallback(t.deps, WECHAT, { outTradeNo: 'CP20261127120000NOSUCHORDER1' }),
+    ).toEqual(ACK);
+    expect([...t.ledger.anomalies.values()].map((a) => [a.tradeno, a.kind])).toEqual([
+      ['malformed', expect.stringMatching(/^refund-\d+$/)],
+      ['CP20261127120000NOSUCHORDER1', 'unknown-refund'],
+    ]);
+    expect(t.pay.count('queryRefund')).toBe(0);
+  });
+});
