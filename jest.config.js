@@ -1,5 +1,7 @@
 // Type-checking is `tsc`'s job (npm test runs it first); jest only transpiles.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+// StrykerJS's sandboxes (npm run mutation) hold a copy of the project: never a module or a test.
+const modulePathIgnorePatterns = ['<rootDir>/.stryker-tmp/'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -11,6 +13,7 @@ module.exports = {
       displayName: 'node',
       testEnvironment: 'node',
       transform,
+      modulePathIgnorePatterns,
       testMatch: [
         '<rootDir>/tests/**/*.test.ts',
         '<rootDir>/server/**/*.test.ts',
@@ -22,6 +25,7 @@ module.exports = {
       displayName: 'page',
       testEnvironment: 'jsdom',
       transform,
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/tests/page/**/*.test.ts'],
     },
     {
@@ -29,6 +33,7 @@ module.exports = {
       displayName: 'e2e',
       testEnvironment: 'node',
       transform,
+      modulePathIgnorePatterns,
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
     },
   ],

@@ -147,6 +147,8 @@ export function paystatusOf(status: OrderStatus): 0 | 1 {
 }
 
 export function isOrderStatus(value: unknown): value is OrderStatus {
+  // Mutation testing: `typeof value === 'string'` → `true` survives as an equivalent mutant
+  // (includes() is false for every non-string); the check is there for the type narrowing.
   return typeof value === 'string' && (ORDER_STATUSES as readonly string[]).includes(value);
 }
 

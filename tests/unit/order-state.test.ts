@@ -1,6 +1,7 @@
 import {
   ORDER_EVENTS,
   ORDER_STATUSES,
+  isOrderStatus,
   paymentMismatches,
   paystatusOf,
   transition,
@@ -132,6 +133,20 @@ describe('order state machine', () => {
     const refusals = pairs.filter(([s, e]) => ['R', 'A'].includes(EXPECTED[s][e]));
     expect(reasons).toHaveLength(refusals.length);
     expect(reasons.filter((r) => r.length <= 10)).toEqual([]);
+  });
+
+  it('an applied transition without an unlock effect says none', () => {
+    expect(transition('pending', 'CLOSED')).toEqual({
+      outcome: 'applied',
+      from: 'pending',
+      to: 'closed',
+      unlock: 'none',
+    });
+  });
+
+  it('isOrderStatus accepts exactly the six statuses', () => {
+    expect(ORDER_STATUSES.filter((s) => isOrderStatus(s))).toEqual([...ORDER_STATUSES]);
+    expect([undefined, null, 1, 'PAID', 'paid ', {}].filter((v) => isOrderStatus(v))).toEqual([]);
   });
 
   it('keeps the recipe paystatus: 1 once money was received', () => {
