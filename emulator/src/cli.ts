@@ -11,7 +11,7 @@ const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
 
 Usage:
   wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
-                         [--env-id ID] [--appid ID] [--mch-id ID] [--freeze-after-return]
+                         [--env-id ID[,ID...]] [--appid ID] [--mch-id ID] [--freeze-after-return]
                          [--function-env FILE]
                          [--max-instances N] [--timeout-ms MS] [--preview]
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
@@ -21,6 +21,8 @@ Usage:
                                               (wxcloud-emulator pay --help lists them)
 
 --fresh empties the data dir's database before starting.
+--env-id a,b hosts several envs; the first is the default (DYNAMIC_CURRENT_ENV). A call naming
+another env fails with "Environment not found".
 --preview also serves the console and the mini-program's page preview at the same address.
 
 Defaults: functions from project.config.json's cloudfunctionRoot, port ${DEFAULTS.port} (0 picks a

@@ -55,6 +55,18 @@ async function readActionBody(c: Context): Promise<Record<string, unknown>> {
   throw new EmulatorError('INVALID_PARAM', 'request body is not a JSON object');
 }
 
+/**
+ * An SDK call naming an env this emulator does not host. The code is the cloud's (INVALID_ENV,
+ * which its own error text links to); "Environment not found" is what the cloud answers for an
+ * env id that does not exist (developers' reports of errCode -501000). Nothing is read or written.
+ */
+function unknownEnv(env: string, hosted: string[]): EmulatorError {
+  return new EmulatorError(
+    'INVALID_ENV',
+    `Environment not found: env "${env}" is not hosted by wxcloud-emulator (it hosts ${hosted.join(', ')}). To emulate it too, start with --env-id ${[...hosted, env].join(',')} (JS: envId: '${[...hosted, env].join(',')}'); or init the SDK with env: cloud.DYNAMIC_CURRENT_ENV.`,
+  );
+}
+
 /** Builds the HTTP app (no socket): the SDK's /admin protocol plus the control API. */
 export function createApp(ctx: EmulatorContext): Hono {
   const services = orderedServices(ctx.services);
@@ -102,6 +114,8 @@ export function createApp(ctx: EmulatorContext): Hono {
           `${action} is a server-only action: a mini-program client cannot send it through /admin/client (call it from a cloud function). Client actions: ${[...clientActions].sort().join(', ')}`,
         );
       }
+      const env = c.req.query('env');
+      if (env && !ctx.config.envIds.includes(env)) throw unknownEnv(env, ctx.config.envIds);
       const actionCtx: ActionContext = {
         env: c.req.query('env'),
         instanceId,
@@ -140,6 +154,7 @@ export function createApp(ctx: EmulatorContext): Hono {
     c.json({
       ok: true,
       envId: ctx.config.envId,
+      envIds: ctx.config.envIds,
       appid: ctx.config.appid,
       mchId: ctx.config.mchId,
       functions: ctx.services.functions.list?.() ?? [],
