@@ -7,6 +7,10 @@
  *   npm run bench -- --quick       fewer samples, no 1,000-user step (a smoke run)
  *   npm run bench -- --no-page     without the browser figure
  *   npm run bench -- --max-instances 8
+ *   npm run bench -- --throughput --separate [--baseline DIR] [--growth 20000]
+ *                                  the issue-18 figures (throughput.ts): paid orders/s and emulator
+ *                                  CPU per order with the users in another process, a growth run,
+ *                                  the per-request figure; with --baseline, before/after ratios
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +24,7 @@ import { measureCost, runUsers, type RunResult } from './loop';
 import { Probe } from './meter';
 import { measurePage } from './page';
 import { printReport, type BenchReport } from './report';
+import { printThroughput, runThroughput } from './throughput';
 import { measureStartup, startFixtureEmulator } from './startup';
 import { median, medianOfSummaries } from './stats';
 
@@ -33,8 +38,20 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       'no-page': { type: 'boolean', default: false },
       'max-instances': { type: 'string', default: '4' },
+      throughput: { type: 'boolean', default: false },
+      separate: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      growth: { type: 'string', default: '0' },
+      'baseline-growth': { type: 'string', default: '0' },
+      users: { type: 'string', default: '100' },
+      repeats: { type: 'string', default: '3' },
+      'sdk-transport': { type: 'string' },
     },
   });
+  if (values.throughput) {
+    await throughputMode(values);
+    return;
+  }
   const quick = values.quick === true;
   const maxInstances = Number(values['max-instances']);
   if (!Number.isInteger(maxInstances) || maxInstances < 1 || maxInstances > 64) {
@@ -198,6 +215,49 @@ async function main(): Promise<void> {
   } finally {
     await emu.stop();
   }
+}
+
+/** `--throughput`: the issue-18 figures only (throughput.ts), written to bench/results/. */
+async function throughputMode(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const count = (flag: string, min: number): number => {
+    const n = Number(values[flag]);
+    if (!Number.isInteger(n) || n < min) {
+      throw new Error(
+        `--${flag} must be an integer of at least ${min}, got ${String(values[flag])}`,
+      );
+    }
+    return n;
+  };
+  const began = performance.now();
+  const transport = values['sdk-transport'];
+  const options = {
+    separate: values.separate === true,
+    baseline: typeof values.baseline === 'string' ? values.baseline : undefined,
+    users: count('users', 1),
+    repeats: count('repeats', 1),
+    growth: count('growth', 0),
+    baselineGrowth: count('baseline-growth', 0),
+    extraArgs: typeof transport === 'string' ? ['--sdk-transport', transport] : [],
+    progress: (line: string) => {
+      const s = ((performance.now() - began) / 1000).toFixed(0).padStart(3);
+      process.stderr.write(`[bench ${s}s] ${line}\n`);
+    },
+  };
+  if (options.baseline && !options.separate) {
+    throw new Error('--baseline needs --separate (the baseline runs as its own process)');
+  }
+  const realtimeLogs = quietRealtimeLogs();
+  const loadAtStart = os.loadavg();
+  const sides = await runThroughput(options);
+  const lines = printThroughput(sides, options);
+  const out = path.join(ROOT, 'bench/results/throughput.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const { progress: _progress, ...recorded } = options;
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, loadAtStart, options: recorded, sides, realtimeLogs, table: lines }, null, 2)}\n`,
+  );
+  process.stdout.write(`\nwritten ${path.relative(ROOT, out)}\n`);
 }
 
 function firstDuration(run: RunResult, name: string): number {

@@ -4,6 +4,10 @@
 //
 //   node scripts/build.mjs                 development build (local defaults allowed)
 //   node scripts/build.mjs --production    refuses to build without a real merchant id
+//   node scripts/build.mjs --production --out DIR
+//                                          only the functions, each folder copied to DIR/<name>/
+//                                          with its bundle there: cloudfunctions/ is not touched
+//                                          (what `npm run deploy` uploads; a dry run changes nothing)
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +19,9 @@ const require = createRequire(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
+const outIndex = process.argv.indexOf('--out');
+const outDir = outIndex === -1 ? undefined : process.argv[outIndex + 1];
+if (outIndex !== -1 && !outDir) throw new Error('--out needs a folder');
 
 /** Optional, git-ignored local settings inlined into the functions (see README, "Configuration"). */
 function localConfig() {
@@ -81,11 +88,25 @@ async function buildFunctions() {
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(functionsDir, d.name, 'index.ts')))
     .map((d) => d.name);
   const config = localConfig();
+  if (outDir) {
+    for (const name of names) {
+      // The folder as uploaded (package.json, config.json, other files), timestamps kept so the
+      // pre-flight freshness check compares the new bundle with the real sources' times.
+      fs.cpSync(path.join(functionsDir, name), path.join(outDir, name), {
+        recursive: true,
+        preserveTimestamps: true,
+        filter: (src) => {
+          const rel = path.relative(path.join(functionsDir, name), src);
+          return rel !== 'node_modules' && rel !== 'index.js';
+        },
+      });
+    }
+  }
   await Promise.all(
     names.map((name) =>
       esbuild.build({
         entryPoints: [path.join(functionsDir, name, 'index.ts')],
-        outfile: path.join(functionsDir, name, 'index.js'),
+        outfile: path.join(outDir ?? functionsDir, name, 'index.js'),
         bundle: true,
         platform: 'node',
         format: 'cjs',
@@ -107,8 +128,8 @@ async function buildFunctions() {
 }
 
 const started = Date.now();
-await buildEmulator();
+if (!outDir) await buildEmulator();
 const functions = await buildFunctions();
 console.log(
-  `built emulator and ${functions.length} functions (${functions.join(', ')}) in ${Date.now() - started} ms`,
+  `built ${outDir ? '' : 'emulator and '}${functions.length} functions (${functions.join(', ')})${outDir ? ` into ${outDir}` : ''} in ${Date.now() - started} ms`,
 );

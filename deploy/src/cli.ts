@@ -1,6 +1,8 @@
 // `npm run deploy [-- --dry-run] [--database] [--rules] [--skip-triggers] [--no-build] [--timeout-seconds N]`
 // Run through scripts/deploy.mjs, which compiles this file with esbuild (no ts-node needed).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { installMiniprogramCi, isMiniprogramCiInstalled, openMiniprogramCi } from './ci';
 import { DEFAULT_TIMEOUTS, runDeploy, type Timeouts } from './deploy';
@@ -14,7 +16,8 @@ export const USAGE = `usage: npm run deploy -- [options]
   --rules                also set each collection's security rule through Tencent Cloud's API
                          (needs TENCENTCLOUD_SECRETID/SECRETKEY; without them, prints the console steps)
   --skip-triggers        upload code only (e.g. when payexpire's timer trigger already exists)
-  --no-build             do not run "node scripts/build.mjs --production" first
+  --no-build             upload cloudfunctions/ as it is, instead of a production build made in a
+                         temporary folder (cloudfunctions/ itself is never rebuilt by a deploy)
   --timeout-seconds N    deadline for one function upload (default ${DEFAULT_TIMEOUTS.uploadMs / 1000})
 
 settings (environment variables, or the same keys in the git-ignored deploy/deploy.config.json):
@@ -79,11 +82,17 @@ export async function main(argv: string[], root: string): Promise<number> {
     log(USAGE);
     return 0;
   }
-  if (options.build) {
+  // The production bundles go to a folder of their own, used only for the upload: cloudfunctions/
+  // keeps the development bundles `npm start` runs, and a dry run changes nothing in the tree.
+  const buildDir = options.build
+    ? fs.mkdtempSync(path.join(os.tmpdir(), 'cloudpay-deploy-build-'))
+    : undefined;
+  const functionsDir = buildDir ? path.join(buildDir, 'cloudfunctions') : undefined;
+  if (functionsDir) {
     // The production build refuses local defaults, so the emulator's merchant id never ships.
     const built = spawnSync(
       process.execPath,
-      [path.join(root, 'scripts', 'build.mjs'), '--production'],
+      [path.join(root, 'scripts', 'build.mjs'), '--production', '--out', functionsDir],
       {
         cwd: root,
         stdio: 'inherit',
@@ -98,13 +107,15 @@ export async function main(argv: string[], root: string): Promise<number> {
   try {
     return await runDeploy({
       root,
+      functionsDir,
       env: process.env,
       log,
       dryRun: options.dryRun,
       database: options.database,
       rules: options.rules,
       skipTriggers: options.skipTriggers,
-      preflight: (print) => runDoctor({ root, env: process.env, log: print }) === 0,
+      preflight: (print) =>
+        runDoctor({ root, env: process.env, log: print, bundlesDir: functionsDir }) === 0,
       timeouts: options.timeouts,
       openUploader: (settings) => {
         // Installed on first use and loaded only here, after every local check passed.
@@ -119,5 +130,7 @@ export async function main(argv: string[], root: string): Promise<number> {
       return 1;
     }
     throw err;
+  } finally {
+    if (buildDir) fs.rmSync(buildDir, { recursive: true, force: true });
   }
 }

@@ -40,6 +40,8 @@ export class DeployError extends Error {
 
 export interface DeployOptions {
   root: string;
+  /** Where the function folders to upload are: the production build's folder. Default cloudfunctions/. */
+  functionsDir?: string;
   env: Record<string, string | undefined>;
   log: (line: string) => void;
   dryRun: boolean;
@@ -196,7 +198,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
       return 1;
     }
   }
-  const functions = planFunctions(options.root);
+  const functions = planFunctions(options.root, options.functionsDir);
   const collections = planDatabase(options.root);
   const envId = settings?.envId ?? '<CLOUDPAY_ENV_ID>';
 

@@ -43,6 +43,8 @@ export interface DoctorOptions {
   env: Record<string, string | undefined>;
   /** Defaults to appFacts(); tests pass their own for temporary projects. */
   facts?: AppFacts;
+  /** Where the bundles to check are (the deploy's production build); default cloudfunctions/. */
+  bundlesDir?: string;
 }
 
 const LOCAL_CONFIG = 'cloudpay.config.local.json';
@@ -240,7 +242,7 @@ function newest(dir: string, rel: string): { file: string; mtimeMs: number } | u
  * inlines it), and cloudpay.config.local.json (inlined by the build). A function with no
  * index.ts is plain JavaScript: its index.js is the source.
  */
-export function checkBundles(root: string): Check {
+export function checkBundles(root: string, bundlesDir?: string): Check {
   const name = 'function bundles';
   const functionsDir = path.join(root, 'cloudfunctions');
   if (!fs.existsSync(functionsDir)) {
@@ -259,7 +261,7 @@ export function checkBundles(root: string): Check {
   for (const fn of names) {
     const dir = path.join(functionsDir, fn);
     if (!fs.existsSync(path.join(dir, 'index.ts'))) continue;
-    const bundle = path.join(dir, 'index.js');
+    const bundle = path.join(bundlesDir ?? functionsDir, fn, 'index.js');
     if (!fs.existsSync(bundle)) {
       problems.push(`${fn}: no index.js`);
       continue;
@@ -309,7 +311,7 @@ export function runChecks(options: DoctorOptions): Check[] {
     configs.check,
     ...checkCallbacks(options.root, facts),
     checkCollections(options.root, facts),
-    checkBundles(options.root),
+    checkBundles(options.root, options.bundlesDir),
     consoleReminder(options.root, configs.plans),
   ];
 }

@@ -108,9 +108,15 @@ function parseTriggers(raw: unknown, where: string): TimerTrigger[] {
   });
 }
 
-/** Plans every folder under cloudfunctions/ that has a package.json. */
-export function planFunctions(root: string): FunctionPlan[] {
-  const functionsDir = path.join(root, 'cloudfunctions');
+/**
+ * Plans every folder under cloudfunctions/ that has a package.json, as found in `functionsDir`:
+ * the production build's own folder (the deploy builds there, so cloudfunctions/ is untouched),
+ * or cloudfunctions/ itself with --no-build.
+ */
+export function planFunctions(
+  root: string,
+  functionsDir = path.join(root, 'cloudfunctions'),
+): FunctionPlan[] {
   const names = fs
     .readdirSync(functionsDir, { withFileTypes: true })
     .filter(

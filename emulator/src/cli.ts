@@ -12,7 +12,7 @@ const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
 Usage:
   wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
                          [--env-id ID[,ID...]] [--appid ID] [--mch-id ID] [--freeze-after-return]
-                         [--function-env FILE]
+                         [--function-env FILE] [--sdk-transport port|http]
                          [--max-instances N] [--timeout-ms MS] [--preview]
   wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
   wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
@@ -24,6 +24,8 @@ Usage:
 --env-id a,b hosts several envs; the first is the default (DYNAMIC_CURRENT_ENV). A call naming
 another env fails with "Environment not found".
 --preview also serves the console and the mini-program's page preview at the same address.
+--sdk-transport http sends functions' SDK requests over loopback HTTP instead of the workers'
+message ports (the default, port, skips the HTTP stack; both answer alike).
 
 Defaults: functions from project.config.json's cloudfunctionRoot, port ${DEFAULTS.port} (0 picks a
 free one), data in ${DEFAULTS.dataDir}/, env ${DEFAULTS.envId}, appid ${DEFAULTS.appid},
@@ -49,6 +51,7 @@ async function start(args: string[]): Promise<void> {
         appid: { type: 'string' },
         'mch-id': { type: 'string' },
         'freeze-after-return': { type: 'boolean' },
+        'sdk-transport': { type: 'string' },
         'max-instances': { type: 'string' },
         'timeout-ms': { type: 'string' },
         'function-env': { type: 'string' },
@@ -77,6 +80,10 @@ async function start(args: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 1) fail(`--${flag} must be a positive integer, got "${text}"`);
     return n;
   };
+  const sdkTransport = values['sdk-transport'];
+  if (sdkTransport !== undefined && sdkTransport !== 'port' && sdkTransport !== 'http') {
+    fail(`--sdk-transport must be "port" or "http", got "${sdkTransport}"`);
+  }
   const maxInstancesPerFunction = positiveInt('max-instances', values['max-instances']);
   const defaultFunctionTimeoutMs = positiveInt('timeout-ms', values['timeout-ms']);
   let functionEnv: Record<string, Record<string, string>> | undefined;
@@ -101,6 +108,7 @@ async function start(args: string[]): Promise<void> {
       appid: values.appid,
       mchId: values['mch-id'],
       freezeAfterReturn: values['freeze-after-return'],
+      sdkTransport,
       maxInstancesPerFunction,
       defaultFunctionTimeoutMs,
       preview: values.preview,

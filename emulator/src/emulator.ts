@@ -26,6 +26,8 @@ export interface StartOptions {
   maxInstancesPerFunction?: number;
   defaultFunctionTimeoutMs?: number;
   freezeAfterReturn?: boolean;
+  /** 'port' (default): SDK requests from functions skip HTTP; 'http': real loopback HTTP. */
+  sdkTransport?: 'port' | 'http';
   /** Function environment variables: `{"*": {...}, "<function>": {...}}`. */
   functionEnv?: Record<string, Record<string, string>>;
   /** Also serve the console at / and the page preview at /preview/ (see docs/preview.md). */
@@ -106,6 +108,7 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
     defaultFunctionTimeoutMs: options.defaultFunctionTimeoutMs ?? DEFAULTS.defaultFunctionTimeoutMs,
     freezeAfterReturn: options.freezeAfterReturn ?? false,
+    sdkTransport: sdkTransportOf(options.sdkTransport),
     functionEnv: validateFunctionEnv(options.functionEnv ?? {}),
   };
 }
@@ -125,6 +128,12 @@ function parseEnvIds(value: string): string[] {
   }
   if (new Set(ids).size !== ids.length) throw new Error(`env ids repeat: ${value}`);
   return ids;
+}
+
+function sdkTransportOf(value: unknown): 'port' | 'http' {
+  if (value === undefined) return 'port';
+  if (value === 'port' || value === 'http') return value;
+  throw new Error(`sdkTransport must be "port" or "http", got ${JSON.stringify(value)}`);
 }
 
 function validateFunctionEnv(value: unknown): Record<string, Record<string, string>> {

@@ -1,21 +1,15 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { createAdminDispatch, parseJsonBody, platformErrorBody } from './admin';
 import { EmulatorError } from './errors';
 import type { EmulatorEventType } from './events';
 import { payRequestRoutes } from './pay/requests';
 import { orderedServices, resetEmulator } from './registry';
-import type { ActionContext, ActionHandler, EmulatorContext } from './service';
-
-let requestSeq = 0;
-const requestId = (): string => `local-${Date.now().toString(36)}-${(++requestSeq).toString(36)}`;
+import type { EmulatorContext } from './service';
 
 /** The platform's wire shape for a failed /admin action: HTTP 200 with `code` and `message`. */
 function platformError(c: Context, err: unknown): Response {
-  if (err instanceof EmulatorError) {
-    return c.json({ code: err.code, message: err.message, requestId: requestId() });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return c.json({ code: 'INTERNAL_SERVER_ERROR', message, requestId: requestId() });
+  return c.json(platformErrorBody(err));
 }
 
 /** Control-route errors: a real HTTP status and `{error: {code, message}}`. */
@@ -42,96 +36,29 @@ async function readActionBody(c: Context): Promise<Record<string, unknown>> {
     }
     return body;
   }
-  const text = await c.req.text();
-  if (!text) return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      return parsed as Record<string, unknown>;
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new EmulatorError('INVALID_PARAM', 'request body is not a JSON object');
-}
-
-/**
- * An SDK call naming an env this emulator does not host. The code is the cloud's (INVALID_ENV,
- * which its own error text links to); "Environment not found" is what the cloud answers for an
- * env id that does not exist (developers' reports of errCode -501000). Nothing is read or written.
- */
-function unknownEnv(env: string, hosted: string[]): EmulatorError {
-  return new EmulatorError(
-    'INVALID_ENV',
-    `Environment not found: env "${env}" is not hosted by wxcloud-emulator (it hosts ${hosted.join(', ')}). To emulate it too, start with --env-id ${[...hosted, env].join(',')} (JS: envId: '${[...hosted, env].join(',')}'); or init the SDK with env: cloud.DYNAMIC_CURRENT_ENV.`,
-  );
+  return parseJsonBody(await c.req.text());
 }
 
 /** Builds the HTTP app (no socket): the SDK's /admin protocol plus the control API. */
 export function createApp(ctx: EmulatorContext): Hono {
   const services = orderedServices(ctx.services);
-  const actions = new Map<string, ActionHandler>();
-  /** What a mini-program may send through /admin/client; each service lists its own. */
-  const clientActions = new Set<string>();
-  for (const service of services) {
-    for (const [name, handler] of Object.entries(service.actions)) {
-      if (actions.has(name)) throw new Error(`two services answer the action ${name}`);
-      actions.set(name, handler);
-    }
-    for (const name of service.clientActions ?? []) {
-      if (!actions.has(name))
-        throw new Error(`${service.name} lets clients send ${name}, which it does not answer`);
-      clientActions.add(name);
-    }
-  }
-
+  const dispatch = createAdminDispatch(ctx);
   const app = new Hono();
 
   const admin = async (
     c: Context,
     instanceId: string | undefined,
     client?: { openid: string },
-  ): Promise<Response> => {
-    try {
-      const body = await readActionBody(c);
-      const action = body.action;
-      if (typeof action !== 'string' || !action) {
-        throw new EmulatorError('INVALID_PARAM', 'request has no action');
-      }
-      const handler = actions.get(action);
-      if (!handler) {
-        // Never a silent success: the caller learns exactly what the emulator does not do.
-        throw new EmulatorError(
-          'ACTION_NOT_EMULATED',
-          `wxcloud-emulator does not emulate the action "${action}"`,
-        );
-      }
-      if (client && !clientActions.has(action)) {
-        // The mini-program's door takes what the mini-program SDK can send, nothing more: a
-        // client must not refund someone's order (wx.wxPayApi) or run server-only operations.
-        throw new EmulatorError(
-          'PERMISSION_DENIED',
-          `${action} is a server-only action: a mini-program client cannot send it through /admin/client (call it from a cloud function). Client actions: ${[...clientActions].sort().join(', ')}`,
-        );
-      }
-      const env = c.req.query('env');
-      if (env && !ctx.config.envIds.includes(env)) throw unknownEnv(env, ctx.config.envIds);
-      const actionCtx: ActionContext = {
-        env: c.req.query('env'),
+  ): Promise<Response> =>
+    c.json(
+      await dispatch({
         instanceId,
-        ...(client ? { client } : {}),
-      };
-      const run = (): Promise<unknown> => handler(body, actionCtx);
-      // Requests from an emulated instance are tied to the invocation that made them (in-flight
-      // tracking and --freeze-after-return).
-      const result = instanceId
-        ? await ctx.services.functions.fromInstance(instanceId, c.req.header(), action, run)
-        : await run();
-      return c.json(result ?? {});
-    } catch (err) {
-      return platformError(c, err);
-    }
-  };
+        client,
+        env: c.req.query('env'),
+        headers: c.req.header(),
+        body: () => readActionBody(c),
+      }),
+    );
   app.post('/admin', (c) => admin(c, undefined));
   // Emulated instances get their own path so requests can be tied to the invocation that made them.
   app.post('/admin/instances/:instanceId', (c) => admin(c, c.req.param('instanceId')));

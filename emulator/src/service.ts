@@ -28,6 +28,12 @@ export interface EmulatorConfig {
   functionEnv: Record<string, Record<string, string>>;
   /** Drop SDK work a function leaves in flight after returning, as a frozen cloud instance may. */
   freezeAfterReturn: boolean;
+  /**
+   * How SDK requests from function instances reach the emulator: 'port' carries the ones to the
+   * emulator's own /admin path over the worker's message port (functions/sdk-transport.ts),
+   * 'http' sends every request over loopback HTTP as a real network would.
+   */
+  sdkTransport: 'port' | 'http';
 }
 
 /** Shared by all services: configuration, the clock, the event log and the other services. */

@@ -210,6 +210,47 @@ test("a dropped callback is recovered by the page's fallback query", async () =>
     .waitFor({ state: 'attached', ...WAIT });
 });
 
+test('Chinese text renders with real glyphs, not boxes (a CJK font is installed)', async () => {
+  // Without a CJK font Chromium draws every Chinese character as the same missing-glyph box.
+  // So: two different characters must draw differently, differently from a code point no font
+  // has (U+10FFFD, private use), and a full em wide (CJK ideographs are East Asian Wide, UAX #11;
+  // CJK fonts such as Noto Sans CJK give them a 1 em advance). Drawn in the page's own font.
+  const glyphs = await phone()
+    .locator('[data-role="unlock-page"]')
+    .evaluate((page) => {
+      const family = getComputedStyle(page).fontFamily;
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 64;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      if (!ctx) throw new Error('no 2d canvas');
+      const draw = (text: string) => {
+        ctx.clearRect(0, 0, 64, 64);
+        ctx.font = `40px ${family}`;
+        ctx.textBaseline = 'top';
+        ctx.fillText(text, 4, 4);
+        const alpha = ctx.getImageData(0, 0, 64, 64).data.filter((_, i) => i % 4 === 3);
+        return {
+          bits: Array.from(alpha, (a) => (a > 127 ? 1 : 0)).join(''),
+          ink: alpha.filter((a) => a > 127).length,
+          width: ctx.measureText(text).width,
+        };
+      };
+      return {
+        jie: draw('解'),
+        suo: draw('锁'),
+        missing: draw('\u{10FFFD}'),
+        text: page.textContent ?? '',
+      };
+    });
+  expect(glyphs.text).toMatch(/[\u4e00-\u9fff]/);
+  expect(glyphs.jie.ink).toBeGreaterThan(0);
+  expect(glyphs.jie.bits).not.toBe(glyphs.suo.bits);
+  expect(glyphs.jie.bits).not.toBe(glyphs.missing.bits);
+  expect(glyphs.jie.width).toBeCloseTo(40, 0);
+  expect(glyphs.suo.width).toBeCloseTo(40, 0);
+});
+
 test('looks right at phone width, and nothing logged an error', async () => {
   const small = await context.newPage();
   const smallErrors = collectErrors(small);

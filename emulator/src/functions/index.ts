@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
 import type { ScheduledTask } from '../clock';
+import { actionBodyFromBytes, createAdminDispatch, type AdminDispatch } from '../admin';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
 import { Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
-import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
+import { AFTER_RETURN_HEADER, INVOCATION_HEADER, type SdkRequestMessage } from './protocol';
 
 /** The openid the control API's invoke uses when none is given: one fixed local user. */
 export const LOCAL_OPENID = 'o_local_user_0001';
@@ -127,6 +128,7 @@ export class FunctionsService implements EmulatorService {
 
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
+  private adminDispatch: AdminDispatch | undefined;
   private readonly records = new Map<string, InvocationRecord>();
   private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
   private triggerTasks: ScheduledTask[] = [];
@@ -421,6 +423,28 @@ export class FunctionsService implements EmulatorService {
     return this.caller.run(record, run);
   }
 
+  /**
+   * An SDK request a worker carried over its message port (sdk-transport.ts), answered as the
+   * HTTP route `POST /admin/instances/:instanceId` would answer it (server.ts).
+   */
+  private async answerOverPort(
+    request: SdkRequestMessage,
+  ): Promise<{ status: number; contentType: string; body: string }> {
+    const url = new URL(request.path, 'http://emulator.local');
+    const match = /^\/admin\/instances\/([^/]+)$/.exec(url.pathname);
+    if (request.method !== 'POST' || !match) {
+      return { status: 404, contentType: 'text/plain; charset=UTF-8', body: '404 Not Found' };
+    }
+    this.adminDispatch ??= createAdminDispatch(this.ctx);
+    const answer = await this.adminDispatch({
+      instanceId: decodeURIComponent(match[1]),
+      env: url.searchParams.get('env') ?? undefined,
+      headers: request.headers,
+      body: () => actionBodyFromBytes(request.headers['content-type'] ?? '', request.body),
+    });
+    return { status: 200, contentType: 'application/json', body: JSON.stringify(answer) };
+  }
+
   /** functions.invokeFunction: another function (or any SDK user) calls one by name. */
   private async invokeFromSdk(
     body: Record<string, unknown>,
@@ -558,6 +582,10 @@ export class FunctionsService implements EmulatorService {
         clockOffset: this.clockOffset,
         env: this.instanceEnv(name, id),
         onLog: (invocationId, level, message) => this.log(invocationId, level, message),
+        portTransport:
+          this.ctx.config.sdkTransport === 'port'
+            ? { origin: this.ctx.url(), answer: (request) => this.answerOverPort(request) }
+            : undefined,
       },
       this.workerFile ?? locateWorker(),
     );

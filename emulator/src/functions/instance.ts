@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { InvokeMessage, SerializedError, WorkerInit, WorkerMessage } from './protocol';
+import type {
+  InvokeMessage,
+  SdkRequestMessage,
+  SdkResponseMessage,
+  SerializedError,
+  WorkerInit,
+  WorkerMessage,
+} from './protocol';
 
 /** How one run on an instance ended, as the instance saw it. */
 export type RunResult =
@@ -20,6 +27,11 @@ export interface InstanceOptions {
   /** The platform's environment for this instance (per-invocation keys are set per run). */
   env: Record<string, string>;
   onLog(invocationId: string | undefined, level: string, message: string): void;
+  /** Set when SDK requests come over the message port: the emulator's address, their handler. */
+  portTransport?: {
+    origin: string;
+    answer(request: SdkRequestMessage): Promise<Omit<SdkResponseMessage, 'type' | 'id'>>;
+  };
 }
 
 // The cloud does not count initialization against the invocation's timeout; locally loading the
@@ -65,6 +77,7 @@ export class Instance {
       functionDir: options.functionDir,
       fallbackNodeModules: options.fallbackNodeModules,
       clockOffset: options.clockOffset,
+      portTransportOrigin: options.portTransport?.origin,
     };
     this.worker = new Worker(workerFile, { workerData: init, env: options.env });
     this.ready = new Promise<string | undefined>((resolve) => {
@@ -84,6 +97,13 @@ export class Instance {
             break;
           case 'log':
             options.onLog(message.invocationId, message.level, message.message);
+            break;
+          case 'sdkRequest':
+            void options.portTransport?.answer(message).then((answer) => {
+              if (this.state === 'dead') return;
+              const reply: SdkResponseMessage = { type: 'sdkResponse', id: message.id, ...answer };
+              this.worker.postMessage(reply);
+            });
             break;
           case 'result':
             if (message.invocationId === this.lastInvocationId) {

@@ -8,6 +8,32 @@ export interface WorkerInit {
   fallbackNodeModules: string;
   /** One Float64 slot: the emulated clock's offset from real time, in ms, kept current by main. */
   clockOffset: SharedArrayBuffer;
+  /**
+   * The emulator's own address when SDK requests to it travel over the message port
+   * (sdk-transport.ts); undefined with `--sdk-transport http`.
+   */
+  portTransportOrigin?: string;
+}
+
+/** An SDK request to the instance's /admin path, carried over the message port (worker → main). */
+export interface SdkRequestMessage {
+  type: 'sdkRequest';
+  id: number;
+  method: string;
+  /** Path and query, e.g. `/admin/instances/<id>?env=local-env`. */
+  path: string;
+  /** Lower-case names, as an HTTP server reads them. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** The answer to one SdkRequestMessage (main → worker), as the HTTP route would send it. */
+export interface SdkResponseMessage {
+  type: 'sdkResponse';
+  id: number;
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 /** Request headers the worker stamps on every SDK request it sends to its instance path. */
@@ -32,6 +58,7 @@ export interface SerializedError {
 }
 
 export type WorkerMessage =
+  | SdkRequestMessage
   | { type: 'ready' }
   | { type: 'loadError'; error: SerializedError }
   | { type: 'log'; invocationId: string | undefined; level: string; message: string }

@@ -19,11 +19,13 @@ import util from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { callMain, type Main } from './call-main';
 import { sealNetwork } from './network-seal';
+import { deliverSdkResponse, routeOverPort } from './sdk-transport';
 import { enterFunctionFolder } from './working-directory';
 import {
   AFTER_RETURN_HEADER,
   INVOCATION_HEADER,
   type InvokeMessage,
+  type SdkResponseMessage,
   type SerializedError,
   type WorkerMessage,
 } from './protocol';
@@ -82,13 +84,15 @@ sealNetwork(
   (err) => console.error(err.message),
 );
 
-// --- SDK request tagging ----------------------------------------------------------------------
+// --- SDK request tagging, and the in-process transport to the emulator (sdk-transport.ts) -----
 const originalRequest = http.request;
+const portOrigin = init.portTransportOrigin ? new URL(init.portTransportOrigin) : undefined;
 (http as { request: typeof http.request }).request = function request(
   this: unknown,
   ...args: unknown[]
 ): http.ClientRequest {
-  const req = (originalRequest as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+  const routed = portOrigin ? routeOverPort(args, portOrigin, post) : args;
+  const req = (originalRequest as (...a: unknown[]) => http.ClientRequest).apply(this, routed);
   const owner = current;
   if (owner && req.path.startsWith('/admin/instances/')) {
     req.setHeader(INVOCATION_HEADER, owner.id);
@@ -120,8 +124,9 @@ try {
   post({ type: 'loadError', error: serializeError(err) });
 }
 
-port.on('message', (message: InvokeMessage) => {
-  void invoke(message);
+port.on('message', (message: InvokeMessage | SdkResponseMessage) => {
+  if (message.type === 'sdkResponse') deliverSdkResponse(message);
+  else void invoke(message);
 });
 
 async function invoke(message: InvokeMessage): Promise<void> {

@@ -1,0 +1,205 @@
+/**
+ * The in-process transport for SDK requests (worker side). A function's SDK still builds its
+ * request and calls `http.request` exactly as on the cloud; when the request is for this
+ * emulator's own instance path (`/admin/instances/<id>`), only the socket is replaced: Node's
+ * HTTP client writes the request into a `PortSocket`, which hands its head and body to the main
+ * thread over the worker's message port, and reads back the answer as HTTP bytes, which Node's
+ * client parses as it would off TCP. Headers, body, status, timeouts (`req.setTimeout`), aborts
+ * and `close` events are Node's own; no TCP connection, no HTTP server parse on the main thread.
+ * Anything else (other hosts, other paths) stays real HTTP. `--sdk-transport http` turns it off.
+ */
+import http from 'node:http';
+import { Duplex } from 'node:stream';
+import type { SdkRequestMessage, SdkResponseMessage } from './protocol';
+
+type Send = (message: SdkRequestMessage) => void;
+
+let nextId = 0;
+const waiting = new Map<number, PortSocket>();
+
+/**
+ * Returns `http.request`'s arguments, rerouted over the port when they address `origin`'s
+ * instance path (the SDK passes `(url, options, callback)`; older ones pass `(options, cb)`).
+ */
+export function routeOverPort(args: unknown[], origin: URL, send: Send): unknown[] {
+  const [first, second] = args;
+  let target: URL | undefined;
+  let optionsAt = -1;
+  if (typeof first === 'string' || first instanceof URL) {
+    try {
+      target = new URL(first);
+    } catch {
+      return args;
+    }
+    if (second && typeof second === 'object') optionsAt = 1;
+  } else if (first && typeof first === 'object') {
+    const o = first as http.RequestOptions;
+    optionsAt = 0;
+    const host = o.hostname ?? o.host ?? 'localhost';
+    target = new URL(`${o.protocol ?? 'http:'}//${host}:${String(o.port ?? 80)}${o.path ?? '/'}`);
+  }
+  if (
+    !target ||
+    target.protocol !== 'http:' ||
+    target.host !== origin.host ||
+    !target.pathname.startsWith('/admin/instances/')
+  ) {
+    return args;
+  }
+  // No agent: the port socket is this request's alone (Node then uses createConnection).
+  const rerouted: http.RequestOptions = {
+    ...(optionsAt >= 0 ? (args[optionsAt] as http.RequestOptions) : {}),
+    agent: undefined,
+    createConnection: () => new PortSocket(send),
+  };
+  const out = [...args];
+  if (optionsAt >= 0) out[optionsAt] = rerouted;
+  else out.splice(1, 0, rerouted);
+  return out;
+}
+
+/** The main thread's answer to one request: its socket reads it as an HTTP response. */
+export function deliverSdkResponse(message: SdkResponseMessage): void {
+  const socket = waiting.get(message.id);
+  waiting.delete(message.id);
+  socket?.answer(message);
+}
+
+/** A socket whose other end is the emulator's action handler on the main thread. */
+class PortSocket extends Duplex {
+  /** As net.Socket: true until 'connect' (the SDK's timeout tells connect from read timeouts). */
+  connecting = true;
+  readonly remoteAddress = '127.0.0.1';
+  private received: Buffer = Buffer.alloc(0);
+  private sent = false;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly send: Send) {
+    super();
+    process.nextTick(() => {
+      if (this.destroyed) return;
+      this.connecting = false;
+      this.emit('connect');
+      this.emit('ready');
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error) => void): void {
+    this.touch();
+    this.received = this.received.length ? Buffer.concat([this.received, chunk]) : chunk;
+    try {
+      this.trySend();
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _read(): void {
+    // The answer is pushed when it arrives.
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    clearTimeout(this.idleTimer);
+    done(err);
+  }
+
+  /** As net.Socket#setTimeout: 'timeout' after `ms` without traffic (0 turns it off). */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    if (onTimeout) this.once('timeout', onTimeout);
+    this.idleMs = ms;
+    this.touch();
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  answer(message: SdkResponseMessage): void {
+    if (this.destroyed) return;
+    this.touch();
+    const body = Buffer.from(message.body, 'utf8');
+    const head =
+      `HTTP/1.1 ${message.status} ${http.STATUS_CODES[message.status] ?? ''}\r\n` +
+      `content-type: ${message.contentType}\r\ncontent-length: ${body.length}\r\n` +
+      'connection: close\r\n\r\n';
+    this.push(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    this.push(null);
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    if (this.idleMs > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
+    }
+  }
+
+  /** Once the whole request is in (head, then a content-length or chunked body), send it. */
+  private trySend(): void {
+    if (this.sent) return;
+    const headEnd = this.received.indexOf('\r\n\r\n');
+    if (headEnd < 0) return;
+    const lines = this.received.subarray(0, headEnd).toString('latin1').split('\r\n');
+    const [method, path] = (lines[0] ?? '').split(' ');
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const rest = this.received.subarray(headEnd + 4);
+    let body: Buffer | undefined;
+    if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
+      body = dechunk(rest);
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      if (rest.length >= length) body = rest.subarray(0, length);
+    }
+    if (!body) return;
+    this.sent = true;
+    const id = ++nextId;
+    waiting.set(id, this);
+    this.once('close', () => waiting.delete(id));
+    this.send({
+      type: 'sdkRequest',
+      id,
+      method: method ?? 'POST',
+      path: path ?? '/',
+      headers,
+      body,
+    });
+  }
+}
+
+/** A complete chunked body, or undefined while its last (zero-size) chunk has not arrived. */
+function dechunk(data: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd < 0) return undefined;
+    const size = parseInt(data.subarray(at, lineEnd).toString('latin1'), 16);
+    if (Number.isNaN(size)) throw new Error('malformed chunked request body');
+    const start = lineEnd + 2;
+    if (size === 0) return Buffer.concat(parts);
+    if (data.length < start + size + 2) return undefined;
+    parts.push(data.subarray(start, start + size));
+    at = start + size + 2;
+  }
+}
