@@ -337,6 +337,18 @@ async function closeAtWeChat(deps: PaymentDeps, order: OrderRecord, by: string):
   return true;
 }
 
+/**
+ * WeChat Pay reports the user's order paid. Unlocked only when the payment was accepted (its unlock
+ * written): facts that did not match the order were recorded as an anomaly and grant nothing.
+ */
+async function paidReply(deps: PaymentDeps, openid: string, itemId: string): Promise<UserPayReply> {
+  if (await deps.ledger.getUnlock(openid, itemId)) return { unlocked: true };
+  throw new AppError(
+    ErrorCodes.ORDER_NOT_PAYABLE,
+    '支付待核对，请联系客服 (WeChat Pay reports a payment that does not match the order)',
+  );
+}
+
 export async function createOrder(
   deps: PaymentDeps,
   caller: Caller,
@@ -362,13 +374,16 @@ export async function createOrder(
           // A second tap: the same order and payment, never a second charge. But the first tap
           // may have been paid already with its callback still on the way: ask before reusing.
           const state = await reconcile(deps, open, 'userpay');
-          if (state === 'SUCCESS' || state === 'REFUND') return { unlocked: true };
+          if (state === 'SUCCESS' || state === 'REFUND')
+            return await paidReply(deps, openid, itemId);
           if (state === 'NOTPAY' || state === 'USERPAYING' || state === 'PAYERROR') {
             return { docid: open._id, tradeno: open.tradeno, payment: open.uniOrder.payment };
           }
           continue;
         }
-        if (await settleStaleOrder(deps, open, 'userpay')) return { unlocked: true };
+        if (await settleStaleOrder(deps, open, 'userpay')) {
+          return await paidReply(deps, openid, itemId);
+        }
         if (await deps.ledger.findOpenOrder(openid, itemId)) {
           throw new AppError(
             ErrorCodes.ORDER_NOT_PAYABLE,

@@ -1,4 +1,4 @@
-// `npm run deploy [-- --dry-run] [--database] [--rules] [--skip-triggers] [--no-build] [--timeout-seconds N]`
+// `npm run deploy [-- --dry-run] [--database] [--content] [--rules] [--skip-triggers] [--no-build] [--timeout-seconds N]`
 // Run through scripts/deploy.mjs, which compiles this file with esbuild (no ts-node needed).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +13,8 @@ export const USAGE = `usage: npm run deploy -- [options]
 
   --dry-run              print what would be uploaded and the requests that would be sent; no network
   --database             also create the collections and indexes of database/*.json (needs WX_APPSECRET)
+  --content              also upload content/: files to cloud storage, records to their collections
+                         (needs WX_APPSECRET; idempotent)
   --rules                also set each collection's security rule through Tencent Cloud's API
                          (needs TENCENTCLOUD_SECRETID/SECRETKEY; without them, prints the console steps)
   --skip-triggers        upload code only (e.g. when payexpire's timer trigger already exists)
@@ -24,7 +26,7 @@ settings (environment variables, or the same keys in the git-ignored deploy/depl
   WX_APPID            appid          the mini-program's AppID (or project.config.json's)
   WX_UPLOAD_KEY_PATH  privateKeyPath the 小程序代码上传密钥 file (its IP allow-list must admit this machine)
   CLOUDPAY_ENV_ID     envId          the FULL cloud env id, not its alias
-  WX_APPSECRET        appSecret      only for --database
+  WX_APPSECRET        appSecret      only for --database and --content
   TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY, TENCENTCLOUD_REGION (default ap-shanghai)
                                      only for --rules, environment variables only
 
@@ -33,6 +35,7 @@ The pre-flight checks (npm run doctor) run after the build and before any networ
 export interface CliOptions {
   dryRun: boolean;
   database: boolean;
+  content: boolean;
   rules: boolean;
   skipTriggers: boolean;
   build: boolean;
@@ -44,6 +47,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = {
     dryRun: false,
     database: false,
+    content: false,
     rules: false,
     skipTriggers: false,
     build: true,
@@ -55,6 +59,7 @@ export function parseArgs(argv: string[]): CliOptions {
     if (arg === '--dry-run') options.dryRun = true;
     else if (arg === '--database') options.database = true;
     else if (arg === '--rules') options.rules = true;
+    else if (arg === '--content') options.content = true;
     else if (arg === '--skip-triggers') options.skipTriggers = true;
     else if (arg === '--no-build') options.build = false;
     else if (arg === '--help' || arg === '-h') options.help = true;
@@ -113,6 +118,13 @@ export async function main(argv: string[], root: string): Promise<number> {
       dryRun: options.dryRun,
       database: options.database,
       rules: options.rules,
+      content: options.content,
+      uploadForm: async (url, fields, file) => {
+        const form = new FormData();
+        for (const [key, value] of Object.entries(fields)) form.append(key, value);
+        form.append('file', new Blob([new Uint8Array(file.bytes)]), file.name);
+        return fetch(url, { method: 'POST', body: form });
+      },
       skipTriggers: options.skipTriggers,
       preflight: (print) =>
         runDoctor({ root, env: process.env, log: print, bundlesDir: functionsDir }) === 0,

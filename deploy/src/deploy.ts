@@ -20,6 +20,7 @@ import {
 } from './rules';
 import { resolveSettings, SettingsError, type DeploySettings } from './settings';
 import { withTimeout } from './timeout';
+import { applyContent, formatContentPlan, planContent, type UploadForm } from './content';
 import { applyDatabase, type Fetch } from './wechat-api';
 
 export interface Timeouts {
@@ -50,6 +51,10 @@ export interface DeployOptions {
   skipTriggers: boolean;
   /** Also set the security rules through Tencent Cloud's API (needs TENCENTCLOUD_SECRETID/KEY). */
   rules?: boolean;
+  /** Also upload content/ (files to storage, records to their collections; needs WX_APPSECRET). */
+  content?: boolean;
+  /** The form POST of a file to cloud storage (only with `content`). */
+  uploadForm?: UploadForm;
   /** The pre-flight checks (doctor.ts), run before any network; false stops a real deploy. */
   preflight?: (log: (line: string) => void) => boolean;
   timeouts: Timeouts;
@@ -168,7 +173,7 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
     settings = resolveSettings({
       root: options.root,
       env: options.env,
-      requireAppSecret: options.database,
+      requireAppSecret: options.database || !!options.content,
     });
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
@@ -200,11 +205,14 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
   }
   const functions = planFunctions(options.root, options.functionsDir);
   const collections = planDatabase(options.root);
+  // A content/ document naming a missing file stops the deploy here, before any network.
+  const content = options.content ? planContent(options.root) : undefined;
   const envId = settings?.envId ?? '<CLOUDPAY_ENV_ID>';
 
   if (options.dryRun) {
     log('Dry run: nothing is sent; miniprogram-ci is not loaded.');
     printPlan(log, functions, collections, envId);
+    if (content) for (const line of formatContentPlan(content, envId)) log(line);
     if (options.rules) {
       const region = tencent?.region ?? (options.env.TENCENTCLOUD_REGION?.trim() || DEFAULT_REGION);
       for (const line of formatRulesRequests(safeRuleRequests(envId, collections), region)) {
@@ -241,6 +249,22 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
           timeoutMs: options.timeouts.callMs,
         },
         collections,
+      );
+    }
+    if (content) {
+      if (!options.uploadForm) throw new DeployError('--content needs an uploadForm');
+      log('Uploading content (WeChat server API):');
+      await applyContent(
+        {
+          appid: s.appid,
+          appSecret: s.appSecret as string,
+          envId: s.envId,
+          fetch: options.fetch,
+          log,
+          timeoutMs: options.timeouts.callMs,
+          uploadForm: options.uploadForm,
+        },
+        content,
       );
     }
     if (options.rules && tencent) {

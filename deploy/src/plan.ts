@@ -26,7 +26,7 @@ export interface FunctionPlan {
 export interface IndexSpec {
   name: string;
   unique: boolean;
-  keys: { name: string; direction: '1' | '-1' }[];
+  keys: { name: string; direction: '1' | '-1' | '2dsphere' }[];
 }
 
 /** One request to WeChat's server API, without the access token (it goes in the query string). */
@@ -188,10 +188,13 @@ export function planDatabase(root: string): CollectionPlan[] {
         name,
         unique: unique === true,
         keys: Object.entries(keys).map(([field, dir]) => {
-          if (dir !== 1 && dir !== -1) {
-            throw new PlanError(`${where}: index ${name}: key ${field} must be 1 or -1`);
+          // updateindex's legal directions: "1", "-1" and "2dsphere" (a geo index).
+          if (dir !== 1 && dir !== -1 && dir !== '2dsphere') {
+            throw new PlanError(
+              `${where}: index ${name}: key ${field} must be 1, -1 or "2dsphere"`,
+            );
           }
-          return { name: field, direction: dir === 1 ? '1' : '-1' };
+          return { name: field, direction: dir === 1 ? '1' : dir === -1 ? '-1' : '2dsphere' };
         }),
       };
     });

@@ -23,11 +23,29 @@ export interface ApiOptions {
   timeoutMs: number;
 }
 
-interface WechatReply {
+export interface WechatReply {
   errcode?: number;
   errmsg?: string;
   access_token?: string;
   collections?: { name: string }[];
+  [key: string]: unknown;
+}
+
+/** A stable access token for the appid (see the module comment). */
+export async function accessToken(options: ApiOptions): Promise<string> {
+  const tokenReply = await post(options, '/cgi-bin/stable_token', {
+    grant_type: 'client_credential',
+    appid: options.appid,
+    secret: options.appSecret,
+  });
+  if (!ok(tokenReply) || typeof tokenReply.access_token !== 'string') {
+    throw new WechatApiError(
+      '/cgi-bin/stable_token',
+      tokenReply.errcode,
+      tokenReply.errmsg ?? 'no access_token',
+    );
+  }
+  return tokenReply.access_token;
 }
 
 /** A failed call. The message names the API path and WeChat's code, never the token or secret. */
@@ -53,7 +71,7 @@ function hint(errcode: number | undefined): string {
   return '';
 }
 
-async function post(
+export async function post(
   options: ApiOptions,
   apiPath: string,
   body: Record<string, unknown>,
@@ -77,7 +95,7 @@ async function post(
   return reply;
 }
 
-function ok(reply: WechatReply): boolean {
+export function ok(reply: WechatReply): boolean {
   return reply.errcode === undefined || reply.errcode === 0;
 }
 
@@ -91,19 +109,7 @@ export async function applyDatabase(
   options: ApiOptions,
   collections: CollectionPlan[],
 ): Promise<{ created: string[]; present: string[] }> {
-  const tokenReply = await post(options, '/cgi-bin/stable_token', {
-    grant_type: 'client_credential',
-    appid: options.appid,
-    secret: options.appSecret,
-  });
-  if (!ok(tokenReply) || typeof tokenReply.access_token !== 'string') {
-    throw new WechatApiError(
-      '/cgi-bin/stable_token',
-      tokenReply.errcode,
-      tokenReply.errmsg ?? 'no access_token',
-    );
-  }
-  const token = tokenReply.access_token;
+  const token = await accessToken(options);
 
   const listed = await post(
     options,

@@ -61,6 +61,11 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
+  /** How many listeners are subscribed (SSE clients among them). */
+  subscriberCount(): number {
+    return this.listeners.size;
+  }
+
   clear(): void {
     this.buffer.length = 0;
   }

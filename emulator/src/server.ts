@@ -1,11 +1,42 @@
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { createAdminDispatch, parseJsonBody, platformErrorBody } from './admin';
+import { BODY_LIMITS } from './body-limits';
 import { EmulatorError } from './errors';
-import type { EmulatorEventType } from './events';
+import type { EmulatorEvent, EmulatorEventType } from './events';
 import { payRequestRoutes } from './pay/requests';
 import { orderedServices, resetEmulator } from './registry';
 import type { EmulatorContext } from './service';
+
+function limitBody(maxSize: number, what: string): ReturnType<typeof bodyLimit> {
+  return bodyLimit({
+    maxSize,
+    onError: (c) =>
+      c.json(
+        {
+          error: {
+            code: 'EXCEED_MAX_PAYLOAD_SIZE',
+            message: `request body too large: ${what} take at most ${maxSize} bytes (the cloud's limit); nothing was done`,
+            limitBytes: maxSize,
+          },
+        },
+        413,
+      ),
+  });
+}
+
+/**
+ * What one `/events` subscriber may have waiting (serialized) before it is dropped: a client that
+ * stops reading must not make the emulator keep every event for it. A dropped client reconnects
+ * with `Last-Event-ID` (EventSource does) and gets what it missed from the event log.
+ */
+export const SSE_BUFFER_CHARS = 4 * 1024 * 1024;
+
+/** One event as an SSE message. */
+function serialize(event: EmulatorEvent): { id: string; event: string; data: string } {
+  return { id: String(event.id), event: event.type, data: JSON.stringify(event) };
+}
 
 /** The platform's wire shape for a failed /admin action: HTTP 200 with `code` and `message`. */
 function platformError(c: Context, err: unknown): Response {
@@ -44,6 +75,8 @@ export function createApp(ctx: EmulatorContext): Hono {
   const services = orderedServices(ctx.services);
   const dispatch = createAdminDispatch(ctx);
   const app = new Hono();
+  app.use('/admin', limitBody(BODY_LIMITS.other, 'SDK requests'));
+  app.use('/admin/*', limitBody(BODY_LIMITS.other, 'SDK requests'));
 
   const admin = async (
     c: Context,
@@ -76,6 +109,11 @@ export function createApp(ctx: EmulatorContext): Hono {
 
   const control = new Hono();
   control.onError((err, c) => controlError(c, err));
+  control.use(
+    '/functions/:name/invoke',
+    limitBody(BODY_LIMITS.functionInvoke, 'function invocations'),
+  );
+  control.use('*', limitBody(BODY_LIMITS.other, 'control API requests'));
 
   control.get('/health', (c) =>
     c.json({
@@ -129,11 +167,22 @@ export function createApp(ctx: EmulatorContext): Hono {
     const type = c.req.query('type') as EmulatorEventType | undefined;
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0;
     return streamSSE(c, async (stream) => {
-      const queue = ctx.events.since(lastId, type);
+      const queue = ctx.events.since(lastId, type).map((event) => serialize(event));
+      let queuedChars = queue.reduce((n, e) => n + e.data.length, 0);
       let wake: (() => void) | undefined;
       const unsubscribe = ctx.events.subscribe((event) => {
         if (type && event.type !== type) return;
-        queue.push(event);
+        const item = serialize(event);
+        queue.push(item);
+        queuedChars += item.data.length;
+        if (queuedChars > SSE_BUFFER_CHARS) {
+          // Too slow: drop it (its queue with it); it resumes with Last-Event-ID.
+          queue.length = 0;
+          queuedChars = 0;
+          unsubscribe();
+          stream.abort();
+          void stream.close().catch(() => undefined);
+        }
         wake?.();
       });
       stream.onAbort(() => {
@@ -143,11 +192,8 @@ export function createApp(ctx: EmulatorContext): Hono {
       while (!stream.aborted) {
         const event = queue.shift();
         if (event) {
-          await stream.writeSSE({
-            id: String(event.id),
-            event: event.type,
-            data: JSON.stringify(event),
-          });
+          queuedChars -= event.data.length;
+          await stream.writeSSE(event);
           continue;
         }
         await new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@ import { runWithSdk } from '../support/sdk';
 
 const ROOT = path.resolve(__dirname, '../..');
 
+// The CLI and its messages are the emulator's own (emulator's wording throughout).
 let emulator: RunningEmulator;
 beforeAll(async () => {
   emulator = await startEmulator({

@@ -1,7 +1,8 @@
 // Realtime watch: the REAL @cloudbase/database 1.4.3 realtime client (and raw frames where that
 // client cannot go) against the emulator's /ws/realtime, with writes from the store, the real
-// wx-server-sdk and transactions.
+// wx-server-sdk and transactions. Refusal texts (e.g. the 401 body) are the emulator's wording.
 import type { Query } from '@cloudbase/database';
+import WebSocket from 'ws';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import type { ChangeEvent } from '../../emulator/src/database';
 import { runWithSdk } from '../support/sdk';
@@ -76,6 +77,24 @@ async function watchWith(
   return { snapshots, errors, close };
 }
 
+/** Opens a socket with the `ws` client: 101 when it connected, else the refusal's status and body. */
+function upgradeOutcome(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => {
+      ws.close();
+      resolve({ status: 101, body: '' });
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('error', reject);
+  });
+}
+
 test('auth.wsWebSign answers the socket URL for the caller; a bad token cannot connect', async () => {
   const signed = (await clientCall(emu.url, ALICE, 'auth.wsWebSign')) as { data: Body };
   expect(signed.data).toMatchObject({ envId: 'local-env', secretVersion: expect.any(Number) });
@@ -92,16 +111,17 @@ test('auth.wsWebSign answers the socket URL for the caller; a bad token cannot c
     code: 'INVALID_PARAM',
     message: expect.stringContaining('/admin/client'),
   });
-  const refused = await fetch(`${emu.url}/ws/realtime?token=forged`, {
-    headers: {
-      connection: 'Upgrade',
-      upgrade: 'websocket',
-      'sec-websocket-version': '13',
-      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-    },
-  }).catch((err: unknown) => err);
-  // Either the 401 surfaces or fetch fails on the refused upgrade: never a socket.
-  if (refused instanceof Response) expect(refused.status).toBe(401);
+  // A real WebSocket client (Node's fetch refuses upgrade headers before sending anything). The
+  // 401 and its body come only from the server's refusal branch; the signed URL connects.
+  const wsUrl = String(signed.data.wsUrl);
+  const wsBase = wsUrl.replace(/\?token=.*$/, '');
+  for (const url of [`${wsBase}?token=forged`, `${wsBase}?token=`, wsBase]) {
+    expect(await upgradeOutcome(url)).toEqual({
+      status: 401,
+      body: 'unknown or missing token: get one from auth.wsWebSign\n',
+    });
+  }
+  expect(await upgradeOutcome(wsUrl)).toEqual({ status: 101, body: '' });
 });
 
 test('where().watch: init snapshot, then a server update pushes the whole doc and its fields', async () => {

@@ -1,6 +1,8 @@
 // Security rules for mini-program client requests (POST /admin/client, as the real
 // @cloudbase/database client posts them) and watches: the query-subset model, denial events,
 // no existence leak, the parser's refusals at start, and the server SDK bypass.
+// 'Permission denied' is the platform's DATABASE_PERMISSION_DENIED message; the denial reasons in
+// events are the emulator's wording.
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
@@ -192,6 +194,35 @@ describe('writes', () => {
       reason: 'the rule is false for the new document',
     });
     expect(await add(ALICE, 'NOTES', { status: 'draft' })).toMatchObject(denied);
+  });
+
+  test('set() may create, so a replacement must pass the create rule as well as update', async () => {
+    // doc(id).set(data) is a modifyDocument with merge: false (the SDK's encoding); the query
+    // pins _openid so the update rule (doc._openid == auth.openid) holds.
+    const set = (id: string, data: Body) =>
+      clientCall(emu.url, ALICE, 'database.modifyDocument', {
+        collectionName: 'NOTES',
+        query: JSON.stringify({ _id: id, _openid: '{openid}' }),
+        queryType: 'WHERE',
+        multi: false,
+        merge: false,
+        upsert: true,
+        data: JSON.stringify(data),
+      });
+    // The create rule wants a title and status draft|open: a replacement without them is refused
+    // even though the update rule alone would let it through.
+    expect(await set('n1', { status: 'published' })).toMatchObject(denied);
+    expect(lastDenial()).toMatchObject({ rule: 'create' });
+    expect(emu.services.database.store.get('NOTES', 'n1')).toMatchObject({ title: 'mine' });
+    expect(await set('n1', { title: 'replaced', status: 'open' })).toMatchObject({
+      data: { updated: 1 },
+    });
+    expect(emu.services.database.store.get('NOTES', 'n1')).toEqual({
+      _id: 'n1',
+      _openid: ALICE,
+      title: 'replaced',
+      status: 'open',
+    });
   });
 
   test("a user cannot update or remove another user's note by id or by query", async () => {

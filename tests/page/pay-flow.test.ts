@@ -72,20 +72,22 @@ const EXPECTED: Partial<Record<PayStatus, Record<string, FlowState>>> = {
 };
 
 describe('transition', () => {
-  for (const [status, state] of Object.entries(STATES) as [PayStatus, FlowState][]) {
-    for (const [name, event] of Object.entries(EVENTS)) {
-      const expected = EXPECTED[status]?.[name];
-      if (expected) {
-        test(`${status} --${name}--> ${expected.status}`, () => {
-          expect(transition(state, event)).toEqual(expected);
-        });
-      } else {
-        test(`${status} ignores ${name}`, () => {
-          expect(transition(state, event)).toBe(state);
-        });
-      }
-    }
-  }
+  const pairs = (Object.entries(STATES) as [PayStatus, FlowState][]).flatMap(([status, state]) =>
+    Object.entries(EVENTS).map(([name, event]) => ({ status, state, name, event })),
+  );
+  const changes = pairs.flatMap((p) => {
+    const expected = EXPECTED[p.status]?.[p.name];
+    return expected ? [{ ...p, expected }] : [];
+  });
+  const ignored = pairs.filter((p) => !EXPECTED[p.status]?.[p.name]);
+
+  test.each(changes)('$status --$name--> $expected.status', ({ state, event, expected }) => {
+    expect(transition(state, event)).toEqual(expected);
+  });
+
+  test.each(ignored)('$status ignores $name', ({ state, event }) => {
+    expect(transition(state, event)).toBe(state);
+  });
 
   test('only locked accepts a tap', () => {
     const payable = (Object.keys(STATES) as PayStatus[]).filter((s) => canPay(STATES[s]));

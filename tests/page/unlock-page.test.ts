@@ -141,6 +141,28 @@ test('a failed payment says so, distinct from a cancel, and a retry can succeed'
   expect(await orders(openid)).toEqual([expect.objectContaining({ paystatus: 1 })]);
 });
 
+test('a reopened page with a pending order paid meanwhile (callback lost): payquery unlocks it on load', async () => {
+  const openid = nextUser();
+  // The user paid on an earlier visit and left before anything confirmed; WeChat Pay's
+  // notification is lost for good, so only the page's own payquery on load can find out.
+  await emu.control('POST', '/faults', { pay: { callbacks: [{ action: 'lose' }] } });
+  const { result } = await emu.control<{ result: { tradeno: string } }>(
+    'POST',
+    '/functions/userpay/invoke',
+    { data: { itemId: 'demo-unlock' }, openid },
+  );
+  await emu.control('POST', `/pay/orders/${result.tradeno}/confirm`);
+  expect(await orders(openid)).toEqual([expect.objectContaining({ status: 'pending' })]);
+
+  const { page: p } = await open(undefined, { openid });
+  await until(() => p.status() === 'unlocked', 'payquery on load to unlock');
+  expect(p.hasPayButton()).toBe(false);
+  expect(await orders(openid)).toEqual([
+    expect.objectContaining({ status: 'paid', paystatus: 1, tradeno: result.tradeno }),
+  ]);
+  expect(await unlocks(openid)).toHaveLength(1);
+});
+
 test('a late callback: the page confirms through payquery, and the late delivery changes nothing', async () => {
   // WeChat Pay holds the notification for a minute of emulated time.
   await emu.control('POST', '/faults', {

@@ -1,4 +1,3 @@
-import { loadConfig } from '../../server/config';
 import { ErrorCodes } from '../../server/errors';
 import {
   ACK,
@@ -8,49 +7,9 @@ import {
   handleRefundCallback,
   queryForUser,
   requestRefund,
-  type PaymentDeps,
 } from '../../server/payments';
-import { newTradeNo } from '../../server/trade-no';
-import { FakeCloudPay } from './support/fake-pay';
 import { MemoryLedger } from './support/memory-ledger';
-
-const ALICE = { openid: 'o_alice', clientIp: '10.1.2.3', source: 'wx_client' };
-const BOB = { openid: 'o_bob', clientIp: '10.1.2.4', source: 'wx_client' };
-const WECHAT = { openid: '', source: 'wx_paycallback' };
-const ADMIN = { openid: 'o_admin', source: 'wx_client' };
-
-function setup() {
-  let now = Date.UTC(2026, 10, 27, 4, 0, 0);
-  const ledger = new MemoryLedger();
-  const pay = new FakeCloudPay(() => now);
-  let nonce = 0;
-  const deps: PaymentDeps = {
-    ledger,
-    pay,
-    config: { ...loadConfig({}, {}, false), adminOpenids: ['o_admin'] },
-    now: () => now,
-    nonceStr: () => `nonce${++nonce}`,
-    newTradeNo,
-  };
-  return {
-    deps,
-    ledger,
-    pay,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
-
-async function paidOrder(t: ReturnType<typeof setup>) {
-  const reply = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
-  if (!('tradeno' in reply)) throw new Error(`no order: ${JSON.stringify(reply)}`);
-  t.pay.pay(reply.tradeno);
-  expect(await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(reply.tradeno))).toEqual(
-    ACK,
-  );
-  return reply;
-}
+import { ADMIN, ALICE, BOB, WECHAT, paidOrder, setup } from './support/payment-world';
 
 describe('userpay', () => {
   it('records the unpaid order before asking WeChat Pay, then returns its payment', async () => {

@@ -11,8 +11,7 @@ import type { Doc } from './values';
 
 /**
  * The stages the CloudBase / WeChat Cloud docs list for `Aggregate` (reference-sdk-api/database/
- * aggregate/Aggregate.*). `$geoNear` is listed but needs geo indexes (not emulated, see
- * docs/database.md). Other MongoDB stages (`$facet`, `$out`, ...) are not in the SDK's Aggregation
+ * aggregate/Aggregate.*). `$geoNear` runs in handlers.ts as the first stage (geo.ts). Other MongoDB stages (`$facet`, `$out`, ...) are not in the SDK's Aggregation
  * class either, so only a raw pipeline could send them: refused as not emulated.
  */
 export const DOCUMENTED_STAGES = [
@@ -34,7 +33,7 @@ export const DOCUMENTED_STAGES = [
   '$unwind',
 ] as const;
 
-const EMULATED_STAGES = new Set<string>(DOCUMENTED_STAGES.filter((s) => s !== '$geoNear'));
+const EMULATED_STAGES = new Set<string>(DOCUMENTED_STAGES);
 
 /**
  * Without a `$limit` stage the cloud answers at most 20 records, in cloud functions too (reported
@@ -120,7 +119,13 @@ export function checkPipeline(pipeline: Doc[], where = 'pipeline'): void {
       );
     }
     const [name] = keys;
-    if (name === '$geoNear') throw notEmulated('the aggregate stage $geoNear (geo)');
+    if (name === '$geoNear') {
+      // MongoDB's rule; the handler runs a leading $geoNear before the rest of the pipeline.
+      throw new EmulatorError(
+        'DATABASE_REQUEST_FAILED',
+        `$geoNear is only valid as the first stage in a pipeline (${where}[${i}])`,
+      );
+    }
     if (!EMULATED_STAGES.has(name)) {
       throw notEmulated(
         `the aggregate stage ${name} (the documented stages are ${DOCUMENTED_STAGES.join(', ')})`,

@@ -94,10 +94,13 @@ function parseIndex(raw: unknown, where: string): IndexSpec {
   if (!index.keys || typeof index.keys !== 'object' || Array.isArray(index.keys)) {
     throw new Error(`${where}.keys must be an object like {"field": 1}`);
   }
-  const keys: Record<string, 1 | -1> = {};
+  const keys: IndexSpec['keys'] = {};
   for (const [field, direction] of Object.entries(index.keys as Record<string, unknown>)) {
-    if (direction !== 1 && direction !== -1) {
-      throw new Error(`${where}.keys.${field} must be 1 or -1, got ${JSON.stringify(direction)}`);
+    // "2dsphere": a geo index, as the platform's updateindex API takes it.
+    if (direction !== 1 && direction !== -1 && direction !== '2dsphere') {
+      throw new Error(
+        `${where}.keys.${field} must be 1, -1 or "2dsphere", got ${JSON.stringify(direction)}`,
+      );
     }
     keys[field] = direction;
   }

@@ -2,6 +2,7 @@ import { EmulatorError } from '../errors';
 import type { EventLog } from '../events';
 import type { ActionContext, ActionHandler } from '../service';
 import { runPipeline } from './aggregate';
+import { geoNearDocs, geoNearStageOf } from './geo';
 import type { RulesEngine } from './rules';
 import { validateCollectionName, type FindOptions, type Store, type UpdateSpec } from './store';
 import { withRegexBudget } from './regex';
@@ -162,13 +163,24 @@ export function createDatabaseActions(
             'database.aggregateDocuments',
           );
         }
-        // A leading $match is the collection query itself (as MongoDB plans it): the store filters.
+        // A leading $match is the collection query itself (as MongoDB plans it): the store
+        // filters. A leading $geoNear (only valid first) runs on its own query, nearest first.
         const [first, ...rest] = pipeline;
-        const leadingMatch =
-          first && '$match' in first ? asObject(first.$match, 'stages[0].$match') : undefined;
         const txn = txnOf(body);
-        const docs = store.find(name, leadingMatch ?? {}, {}, txn);
-        const list = runPipeline(docs, leadingMatch ? rest : pipeline, {
+        let docs: Doc[];
+        let remaining = pipeline;
+        if (first && '$geoNear' in first) {
+          const stage = geoNearStageOf(first.$geoNear);
+          const key = store.requireGeoIndex(name, stage.key);
+          docs = geoNearDocs(store.find(name, stage.query ?? {}, {}, txn), stage, key);
+          remaining = rest;
+        } else if (first && '$match' in first) {
+          docs = store.find(name, asObject(first.$match, 'stages[0].$match'), {}, txn);
+          remaining = rest;
+        } else {
+          docs = store.find(name, {}, {}, txn);
+        }
+        const list = runPipeline(docs, remaining, {
           collection: (other) => store.find(validateCollectionName(other), {}, {}, txn),
         });
         return { answer: { data: { list: list.map((d) => toCanonical(d)) } }, count: list.length };

@@ -10,7 +10,8 @@ import { toCanonical, type Doc, type DocId } from './values';
 
 export interface IndexSpec {
   name: string;
-  keys: Record<string, 1 | -1>;
+  /** 1 / -1, or "2dsphere" for a geo index (geo queries need one, as on the cloud). */
+  keys: Record<string, 1 | -1 | '2dsphere'>;
   unique: boolean;
 }
 

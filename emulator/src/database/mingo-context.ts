@@ -9,6 +9,7 @@ import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types/types';
 import { resolve } from 'mingo/util';
 import { EmulatorError, notEmulated } from '../errors';
+import { intersects, nearMatches, nearSpecOf, within } from './geo';
 import { bounded, boundedList } from './regex';
 
 /**
@@ -140,6 +141,18 @@ function $all(selector: string, values: unknown, options: Options): Predicate {
   return (doc) => inner.test(doc);
 }
 
+/** The geo query operators over GeoJSON fields (geo.ts). `$near`/`$nearSphere` also sort: store. */
+function geoOperator(test: (stored: unknown, value: unknown) => boolean) {
+  return (selector: string, value: unknown, _options: Options): Predicate =>
+    (doc) =>
+      test(resolve(doc, selector), value);
+}
+function nearOperator(operator: string) {
+  return (selector: string, value: unknown, _options: Options): Predicate => {
+    const spec = nearSpecOf(value, operator);
+    return (doc) => nearMatches(resolve(doc, selector), spec);
+  };
+}
 /**
  * Regular expressions in queries run on RE2 under the request's budget (regex.ts): the operators
  * that take regexes get them as BoundedRegExp, and then do what mingo's do (`$all` above turns its
@@ -172,10 +185,10 @@ export const MONGO_CONTEXT = Context.init({
     $elemMatch,
     $all,
     $jsonSchema: refused('the $jsonSchema query operator'),
-    $near: refused('the geo query operator $near (geoNear)'),
-    $nearSphere: refused('the geo query operator $nearSphere (geoNear)'),
-    $geoWithin: refused('the geo query operator $geoWithin'),
-    $geoIntersects: refused('the geo query operator $geoIntersects'),
+    $near: nearOperator('$near'),
+    $nearSphere: nearOperator('$nearSphere'),
+    $geoWithin: geoOperator(within),
+    $geoIntersects: geoOperator(intersects),
   },
   window,
 });

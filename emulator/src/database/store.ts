@@ -6,6 +6,7 @@ import { compileQuery } from './queries';
 import { applyUpdate, equalityFields } from './updates';
 import { Transactions, type Overlay, type Transaction } from './transactions';
 import { checkDocumentLimits } from './limits';
+import { nearQueryOf, sortByDistance } from './geo';
 import { mongoQuery } from './mingo-context';
 import { projectDocs } from './projection';
 import { checkFieldNames } from './write-checks';
@@ -165,7 +166,11 @@ export class Store {
 
   /** Documents matching `filter`, sorted, paged and projected; copies, never the stored objects. */
   find(name: string, filter: Doc, options: FindOptions = {}, transactionId?: string): Doc[] {
-    const docs = this.matching(name, filter, this.transactions.find(transactionId));
+    const near = nearQueryOf(filter);
+    if (near) this.requireGeoIndex(name, near.field);
+    let docs = this.matching(name, filter, this.transactions.find(transactionId));
+    // $near/$nearSphere return the nearest first unless the query sorts (MongoDB manual).
+    if (near && !options.order?.length) docs = sortByDistance(docs, near.field, near.point);
     let cursor = ALL.find<Doc>(docs);
     if (options.order?.length) cursor = cursor.sort(Object.fromEntries(options.order));
     if (options.offset) cursor = cursor.skip(options.offset);
@@ -179,6 +184,26 @@ export class Store {
 
   count(name: string, filter: Doc, transactionId?: string): number {
     return this.matching(name, filter, this.transactions.find(transactionId)).length;
+  }
+
+  /**
+   * Geo nearness needs a "2dsphere" index on the field, as on the cloud (MongoDB: "unable to find
+   * index for $geoNear query"); `field` undefined: the collection's only geo index (its name).
+   */
+  requireGeoIndex(name: string, field?: string): string {
+    const geoFields = this.collection(name).indexes.flatMap((index) =>
+      Object.entries(index.spec.keys)
+        .filter(([, direction]) => direction === '2dsphere')
+        .map(([key]) => key),
+    );
+    if (field !== undefined && geoFields.includes(field)) return field;
+    if (field === undefined && geoFields.length === 1) return geoFields[0];
+    throw new EmulatorError(
+      'DATABASE_REQUEST_FAILED',
+      field === undefined && geoFields.length > 1
+        ? `$geoNear needs a key: ${name} has more than one 2dsphere index (${geoFields.join(', ')})`
+        : `unable to find index for $geoNear query: declare {"keys": {"${field ?? '<field>'}": "2dsphere"}} in database/${name}.json`,
+    );
   }
 
   /** One document by id as it is now (no transaction), or null. */

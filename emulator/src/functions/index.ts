@@ -11,6 +11,8 @@ import { parseCron } from './cron';
 import { Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER, type SdkRequestMessage } from './protocol';
+import { BODY_LIMITS } from '../body-limits';
+import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 
 /** The openid the control API's invoke uses when none is given: one fixed local user. */
 export const LOCAL_OPENID = 'o_local_user_0001';
@@ -103,7 +105,6 @@ const CLIENT_ERR_CODE = -404011;
 /** The /admin error code the SDK maps to -504002 (functions execute fail). */
 const SDK_EXECUTE_FAIL = 'FUNCTIONS_EXECUTE_FAIL';
 
-const HISTORY_LIMIT = 1000;
 const MAX_CATCH_UP_FIRINGS = 1000;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
 
@@ -129,7 +130,9 @@ export class FunctionsService implements EmulatorService {
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
   private adminDispatch: AdminDispatch | undefined;
-  private readonly records = new Map<string, InvocationRecord>();
+  private readonly records = new BoundedHistory<InvocationRecord>();
+  /** Characters of logs each kept invocation holds (bounded by HISTORY_LIMITS.logChars). */
+  private readonly logChars = new WeakMap<InvocationRecord, number>();
   private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
   private triggerTasks: ScheduledTask[] = [];
   private readonly lateFirings = new Map<string, number>();
@@ -368,12 +371,15 @@ export class FunctionsService implements EmulatorService {
       this.release(name, instance);
     }
     record.returned = true;
+    // The history keeps large events and results trimmed (history.ts); the caller gets all.
+    record.event = keptValue(record.event);
 
     switch (result.kind) {
       case 'ok':
         this.flagPending(record, result.pending);
         record.outcome = 'ok';
-        record.result = result.result;
+        record.result = keptValue(result.result);
+        this.records.grow(record.invocationId, sizeOf(record.result));
         return { invocationId: record.invocationId, result: result.result };
       case 'threw':
         this.flagPending(record, result.pending);
@@ -455,6 +461,16 @@ export class FunctionsService implements EmulatorService {
       throw new EmulatorError('INVALID_PARAM', 'functions.invokeFunction needs function_name');
     }
     let data: unknown = {};
+    if (
+      typeof body.request_data === 'string' &&
+      Buffer.byteLength(body.request_data) > BODY_LIMITS.functionInvoke
+    ) {
+      // The cloud's limit for a function's request body (server.ts BODY_LIMITS).
+      throw new EmulatorError(
+        'EXCEED_MAX_PAYLOAD_SIZE',
+        `request_data is ${Buffer.byteLength(body.request_data)} bytes; a cloud function call takes at most ${BODY_LIMITS.functionInvoke}`,
+      );
+    }
     if (typeof body.request_data === 'string' && body.request_data !== '') {
       try {
         data = JSON.parse(body.request_data);
@@ -645,22 +661,30 @@ export class FunctionsService implements EmulatorService {
   // --- records, logs, warnings ---------------------------------------------------------------
 
   private remember(record: InvocationRecord): void {
-    this.records.set(record.invocationId, record);
-    if (this.records.size > HISTORY_LIMIT) {
-      const oldest = this.records.keys().next().value;
-      if (oldest !== undefined) this.records.delete(oldest);
-    }
+    this.records.set(record.invocationId, record, sizeOf(keptValue(record.event)));
   }
 
   private log(invocationId: string | undefined, level: string, message: string): void {
     const record = invocationId ? this.records.get(invocationId) : undefined;
     const time = new Date(this.ctx.clock.now()).toISOString();
-    record?.logs.push({ level, message, time, afterReturn: record.returned });
+    const line = truncateText(message, HISTORY_LIMITS.logLineChars);
+    if (record) {
+      const used = this.logChars.get(record) ?? 0;
+      if (used < HISTORY_LIMITS.logChars) {
+        const kept =
+          used + line.length <= HISTORY_LIMITS.logChars
+            ? line
+            : `[wxcloud-emulator: further log lines of this invocation were dropped; the history keeps ${HISTORY_LIMITS.logChars} characters of logs per invocation]`;
+        record.logs.push({ level, message: kept, time, afterReturn: record.returned });
+        this.logChars.set(record, used + line.length);
+        this.records.grow(record.invocationId, kept.length);
+      }
+    }
     this.ctx.events.emit('function.log', {
       name: record?.name,
       invocationId,
       level,
-      message,
+      message: line,
       afterReturn: record?.returned ?? false,
     });
   }

@@ -17,6 +17,9 @@ import {
 } from './callbacks';
 
 /**
+ * Verdict and fault messages are the emulator's wording; the retry schedule and the ack rule
+ * cite their sources in docs/pay.md.
+ *
  * The callback dispatcher and order book with an injected delivery and the emulated clock: every
  * retry, fault and schedule step is driven by clock.advance, so nothing here waits in real time.
  */

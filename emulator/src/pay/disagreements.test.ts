@@ -16,7 +16,7 @@ import {
  * are WeChat Pay v2's (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php): queryOrder's err_code
  * ORDERNOTEXIST (chapter 9_2); queryRefund's refund_status_$n SUCCESS / REFUNDCLOSE / PROCESSING /
  * CHANGE (chapter 9_5); the refund notification's refund_status and refund_request_source
- * API / VENDOR_PLATFORM (chapter 9_16).
+ * API / VENDOR_PLATFORM (chapter 9_16). English messages are the emulator's wording.
  */
 
 let current: Harness | undefined;

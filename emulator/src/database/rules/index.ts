@@ -187,7 +187,8 @@ export class RulesEngine {
     let stages = substituteOpenid(pipeline, openid);
     const leading = (list: unknown): Doc => {
       const first = Array.isArray(list) ? (list[0] as Doc | undefined) : undefined;
-      const match = first?.$match;
+      // A leading $geoNear's `query` is its query as a leading $match is.
+      const match = first?.$match ?? (first?.$geoNear as Doc | undefined)?.query;
       return match && typeof match === 'object' && !Array.isArray(match) ? (match as Doc) : {};
     };
     const preset = this.underPermission(collection, 'read', leading(stages), openid, action);
