@@ -1,123 +1,147 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  commandHelp,
+  EXPORT,
+  IMPORT,
+  mainHelp,
+  parseOptions,
+  START,
+  type CommandSpec,
+} from './cli/usage';
 import { lockHolder } from './database/lock';
 import { exportDataDir, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 
-const USAGE = `wxcloud-emulator: a local WeChat Cloud for the real wx-server-sdk
-
-Usage:
-  wxcloud-emulator start [--functions DIR] [--port N] [--in-memory] [--data DIR] [--fresh]
-                         [--env-id ID[,ID...]] [--appid ID] [--mch-id ID] [--freeze-after-return]
-                         [--function-env FILE] [--sdk-transport port|http]
-                         [--max-instances N] [--timeout-ms MS] [--preview]
-  wxcloud-emulator export FILE [--data DIR]   write the data dir's database to a JSON file
-  wxcloud-emulator import FILE [--data DIR]   replace those collections' documents from FILE
-                                              (while no emulator uses the data dir)
-  wxcloud-emulator pay COMMAND ...            drive a running emulator's CloudPay sandbox
-                                              (wxcloud-emulator pay --help lists them)
-
---fresh empties the data dir's database before starting.
---env-id a,b hosts several envs; the first is the default (DYNAMIC_CURRENT_ENV). A call naming
-another env fails with "Environment not found".
---preview also serves the console and the mini-program's page preview at the same address.
---sdk-transport http sends functions' SDK requests over loopback HTTP instead of the workers'
-message ports (the default, port, skips the HTTP stack; both answer alike).
-
-Defaults: functions from project.config.json's cloudfunctionRoot, port ${DEFAULTS.port} (0 picks a
-free one), data in ${DEFAULTS.dataDir}/, env ${DEFAULTS.envId}, appid ${DEFAULTS.appid},
-merchant ${DEFAULTS.mchId}.`;
-
-function fail(message: string): never {
-  process.stderr.write(`wxcloud-emulator: ${message}\n\n${USAGE}\n`);
+/** A usage error: the problem and where the help is, never the whole usage (exit 2). */
+function fail(message: string, command?: CommandSpec): never {
+  const help = command ? `wxcloud-emulator ${command.name} --help` : 'wxcloud-emulator --help';
+  process.stderr.write(`wxcloud-emulator: ${message}\n(${help} lists the options)\n`);
   process.exit(2);
 }
 
-async function start(args: string[]): Promise<void> {
-  let values;
+/** Parses a command's flags from the one table in cli/usage.ts; `--help` prints its help. */
+function parse(command: CommandSpec, args: string[]) {
+  let parsed;
   try {
-    ({ values } = parseArgs({
+    parsed = parseArgs({
       args,
-      options: {
-        functions: { type: 'string' },
-        port: { type: 'string' },
-        'in-memory': { type: 'boolean' },
-        fresh: { type: 'boolean' },
-        data: { type: 'string' },
-        'env-id': { type: 'string' },
-        appid: { type: 'string' },
-        'mch-id': { type: 'string' },
-        'freeze-after-return': { type: 'boolean' },
-        'sdk-transport': { type: 'string' },
-        'max-instances': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'function-env': { type: 'string' },
-        preview: { type: 'boolean' },
-      },
+      options: parseOptions(command),
+      allowPositionals: command.args !== undefined,
       strict: true,
-    }));
+    });
   } catch (err) {
-    fail((err as Error).message);
+    fail((err as Error).message, command);
   }
-  const port = values.port === undefined ? undefined : Number(values.port);
+  if (parsed.values.help) {
+    process.stdout.write(`${commandHelp(command)}\n`);
+    process.exit(0);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  return {
+    positionals: parsed.positionals,
+    string: (name: string): string | undefined => values[name] as string | undefined,
+    flag: (name: string): boolean => values[name] === true,
+  };
+}
+
+/** The first port from `port + 1` that nothing listens on, to suggest one (undefined if none). */
+async function nextFreePort(port: number): Promise<number | undefined> {
+  for (let candidate = port + 1; candidate <= Math.min(port + 20, 65535); candidate++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+  return undefined;
+}
+
+async function start(args: string[]): Promise<void> {
+  const opts = parse(START, args);
+  const portText = opts.string('port');
+  const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    fail(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+    fail(`--port must be an integer from 0 to 65535, got "${portText}"`, START);
   }
-  if (values.fresh && values['in-memory']) fail('--fresh and --in-memory together make no sense');
-  if (values.fresh) {
-    const dataDir = path.resolve(values.data ?? DEFAULTS.dataDir);
+  if (opts.flag('fresh') && opts.flag('in-memory'))
+    fail('--fresh and --in-memory together make no sense', START);
+  const functionsDir = opts.string('functions');
+  if (functionsDir !== undefined && !fs.existsSync(functionsDir)) {
+    fail(`--functions ${functionsDir}: no such folder`, START);
+  }
+  if (opts.flag('fresh')) {
+    const dataDir = path.resolve(opts.string('data') ?? DEFAULTS.dataDir);
     const holder = lockHolder(dataDir);
     if (holder) fail(`an emulator (pid ${holder}) is using ${dataDir}; stop it before --fresh`);
     // Only the database's own folder: the data dir may hold other services' files.
     fs.rmSync(path.join(dataDir, 'database'), { recursive: true, force: true });
   }
-  const positiveInt = (flag: string, text: string | undefined): number | undefined => {
+  const positiveInt = (flag: string): number | undefined => {
+    const text = opts.string(flag);
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) fail(`--${flag} must be a positive integer, got "${text}"`);
+    if (!Number.isInteger(n) || n < 1)
+      fail(`--${flag} must be a positive integer, got "${text}"`, START);
     return n;
   };
-  const sdkTransport = values['sdk-transport'];
+  const sdkTransport = opts.string('sdk-transport');
   if (sdkTransport !== undefined && sdkTransport !== 'port' && sdkTransport !== 'http') {
-    fail(`--sdk-transport must be "port" or "http", got "${sdkTransport}"`);
+    fail(`--sdk-transport must be "port" or "http", got "${sdkTransport}"`, START);
   }
-  const maxInstancesPerFunction = positiveInt('max-instances', values['max-instances']);
-  const defaultFunctionTimeoutMs = positiveInt('timeout-ms', values['timeout-ms']);
+  const maxInstancesPerFunction = positiveInt('max-instances');
+  const defaultFunctionTimeoutMs = positiveInt('timeout-ms');
   let functionEnv: Record<string, Record<string, string>> | undefined;
-  if (values['function-env'] !== undefined) {
+  const functionEnvFile = opts.string('function-env');
+  if (functionEnvFile !== undefined) {
     try {
-      functionEnv = JSON.parse(
-        fs.readFileSync(values['function-env'], 'utf8'),
-      ) as typeof functionEnv;
+      functionEnv = JSON.parse(fs.readFileSync(functionEnvFile, 'utf8')) as typeof functionEnv;
     } catch (err) {
-      fail(`--function-env ${values['function-env']}: ${(err as Error).message}`);
+      fail(`--function-env ${functionEnvFile}: ${(err as Error).message}`, START);
     }
   }
   let emulator;
   try {
     emulator = await startEmulator({
       functionEnv,
-      functionsDir: values.functions,
+      functionsDir,
       port,
-      inMemory: values['in-memory'],
-      dataDir: values.data,
-      envId: values['env-id'],
-      appid: values.appid,
-      mchId: values['mch-id'],
-      freezeAfterReturn: values['freeze-after-return'],
+      inMemory: opts.flag('in-memory'),
+      dataDir: opts.string('data'),
+      envId: opts.string('env-id'),
+      appid: opts.string('appid'),
+      mchId: opts.string('mch-id'),
+      freezeAfterReturn: opts.flag('freeze-after-return'),
       sdkTransport,
       maxInstancesPerFunction,
       defaultFunctionTimeoutMs,
-      preview: values.preview,
+      preview: opts.flag('preview'),
     });
   } catch (err) {
-    fail((err as Error).message);
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'EADDRINUSE') {
+      const wanted = port ?? DEFAULTS.port;
+      const next = await nextFreePort(wanted);
+      fail(
+        `port ${wanted} is in use (another emulator?): stop it, or pass --port 0 for a free port${next ? ` (or --port ${next}, free now)` : ''}`,
+      );
+    }
+    process.stderr.write(`wxcloud-emulator: ${message}\n`);
+    process.exit(1);
+  }
+  const functions = emulator.services.functions.list();
+  if (functions.length === 0) {
+    process.stderr.write(
+      `wxcloud-emulator: warning: no functions in ${emulator.config.functionsDir} (no sub-folder with an index.js; run npm run build?): every callFunction will answer "function not found"\n`,
+    );
   }
   process.stdout.write(`wxcloud-emulator ready at ${emulator.url}\n`);
-  if (values.preview) {
+  if (opts.flag('preview')) {
     process.stdout.write('Open that address in a browser: the console and the page preview.\n');
   }
   let stopping = false;
@@ -131,23 +155,13 @@ async function start(args: string[]): Promise<void> {
 }
 
 /** `export FILE` / `import FILE`: offline, straight from and to the data dir's journal. */
-function transfer(command: 'export' | 'import', args: string[]): void {
-  let parsed;
+function transfer(command: CommandSpec, args: string[]): void {
+  const opts = parse(command, args);
+  const [file, ...extra] = opts.positionals;
+  if (!file || extra.length) fail(`${command.name} takes exactly one FILE`, command);
+  const dataDir = path.resolve(opts.string('data') ?? DEFAULTS.dataDir);
   try {
-    parsed = parseArgs({
-      args,
-      options: { data: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const [file, ...extra] = parsed.positionals;
-  if (!file || extra.length) fail(`${command} takes exactly one FILE`);
-  const dataDir = path.resolve(parsed.values.data ?? DEFAULTS.dataDir);
-  try {
-    if (command === 'export') {
+    if (command === EXPORT) {
       const data = exportDataDir(dataDir);
       fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
       const count = Object.values(data.collections).reduce((n, docs) => n + docs.length, 0);
@@ -160,7 +174,7 @@ function transfer(command: 'export' | 'import', args: string[]): void {
       );
     }
   } catch (err) {
-    process.stderr.write(`wxcloud-emulator: ${command} failed: ${(err as Error).message}\n`);
+    process.stderr.write(`wxcloud-emulator: ${command.name} failed: ${(err as Error).message}\n`);
     process.exit(1);
   }
 }
@@ -171,8 +185,9 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(rest);
     case 'export':
+      return transfer(EXPORT, rest);
     case 'import':
-      return transfer(command, rest);
+      return transfer(IMPORT, rest);
     case 'pay':
       process.exitCode = await runPayCommand(rest);
       return;
@@ -180,7 +195,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${mainHelp()}\n`);
       return;
     default:
       fail(`unknown command "${command}"`);

@@ -188,6 +188,31 @@ test('the catalog lists each item with its state and price; tapping one opens it
   }
 });
 
+test('the console browses cloud storage (sizes, owners, image previews) and shows PAIDCONTENT', async () => {
+  const rows = consolePage.locator('[data-role="storage-file"]');
+  await rows.first().waitFor(WAIT);
+  // content/storage/ holds four files, all written by the seed (no owner).
+  expect(await rows.count()).toBe(4);
+  const cover = consolePage.locator(
+    '[data-role="storage-file"][data-path="paid/demo-unlock/cover.png"]',
+  );
+  expect(await cover.innerText()).toContain('(admin)');
+  // The preview thumbnail is the real image, read from the control API (the panel re-renders on
+  // events, so look it up afresh each time).
+  await consolePage.waitForFunction(
+    () => {
+      const img = document.querySelector<HTMLImageElement>(
+        '[data-path="paid/demo-unlock/cover.png"] [data-role="storage-thumb"]',
+      );
+      return !!img && img.complete && img.naturalWidth === 320;
+    },
+    undefined,
+    WAIT,
+  );
+  // The paid-content collection is listed with the others.
+  await consolePage.getByRole('button', { name: /^PAIDCONTENT/ }).waitFor(WAIT);
+});
+
 test("a dropped callback is recovered by the page's fallback query", async () => {
   const frame = phone();
   await pickUser(frame, '小刚');

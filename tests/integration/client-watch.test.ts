@@ -19,6 +19,16 @@ interface Snapshot {
 
 it('watches the user’s own order and sees it paid when the callback lands', async () => {
   expect((globalThis as { WebSocket?: unknown }).WebSocket).toBeUndefined();
+  // The real client logs its socket's events; the last, the close that follows watcher.close(),
+  // comes a moment after close() resolves. Wait for it, so nothing logs after the file ended.
+  let socketClosed: () => void = () => undefined;
+  const closeLogged = new Promise<void>((resolve) => (socketClosed = resolve));
+  const quiet = (...args: unknown[]): void => {
+    if (String(args[0]).includes('[realtime] ws event: close')) socketClosed();
+  };
+  const spies = (['log', 'warn'] as const).map((level) =>
+    jest.spyOn(console, level).mockImplementation(quiet),
+  );
   const wx = createWx({ url: emu.url, openid: 'o_watcher', decide: () => 'confirm' });
   const placed = (await wx.cloud.callFunction({
     name: 'userpay',
@@ -63,4 +73,6 @@ it('watches the user’s own order and sees it paid when the callback lands', as
     }),
   ]);
   await expect(watcher.close()).resolves.toBeUndefined();
+  await closeLogged;
+  spies.forEach((spy) => spy.mockRestore());
 });

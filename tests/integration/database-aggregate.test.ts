@@ -407,6 +407,23 @@ test('refused stages and operators name what is not emulated', async () => {
     errCode: -1,
     errMsg: expect.stringContaining('wxcloud-emulator does not emulate $meta'),
   });
+  // A stage outside the documented list (only a raw request can send one: the SDK's Aggregation
+  // class has no facet()): the emulator's own not-emulated error, naming it.
+  const res = await fetch(`${emulator.url}/admin`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      action: 'database.aggregateDocuments',
+      collectionName: 'ARTICLES',
+      stages: [{ stageKey: '$facet', stageValue: '{"all": [{"$count": "n"}]}' }],
+    }),
+  });
+  expect(await res.json()).toMatchObject({
+    code: 'FEATURE_NOT_EMULATED',
+    message: expect.stringContaining(
+      'wxcloud-emulator does not emulate the aggregate stage $facet',
+    ),
+  });
   // $group without _id: MongoDB refuses the stage ("a group specification must include an _id").
   expect(r.badStage).toMatchObject({
     errCode: -1,

@@ -160,7 +160,7 @@ test('field names starting with $ or holding a dot are refused and nothing is st
   expect(r.queryable).toEqual([]);
 });
 
-test('jsonSchema answers the not-emulated error naming it', async () => {
+test('jsonSchema and text search answer the not-emulated error naming them', async () => {
   const r = await runWithSdk<Record<string, unknown>>(
     emulator.url,
     `
@@ -169,6 +169,7 @@ test('jsonSchema answers the not-emulated error naming it', async () => {
     await items.add({ data: { _id: 'x', n: 1 } });
     return {
       jsonSchema: await fail(items.where(_.jsonSchema({ required: ['n'] })).get()),
+      text: await fail(items.where({ $text: { $search: 'coffee' } }).get()),
     };
   `,
   );
@@ -179,6 +180,10 @@ test('jsonSchema answers the not-emulated error naming it', async () => {
     errMsg: expect.stringContaining(
       'wxcloud-emulator does not emulate the $jsonSchema query operator',
     ),
+  });
+  expect(r.text).toMatchObject({
+    errCode: -501001,
+    errMsg: expect.stringContaining('wxcloud-emulator does not emulate the $text query operator'),
   });
 });
 
@@ -228,4 +233,28 @@ test('ObjectId: stored, queried and answered as EJSON {"$oid"}', async () => {
     ref: { $oid: '5f0000000000000000000001' },
     refs: [{ $oid: '5f0000000000000000000001' }, { $oid: '5f0000000000000000000002' }],
   });
+});
+
+test('mod and expr in where()', async () => {
+  const r = await runWithSdk<Record<string, string[]>>(
+    emulator.url,
+    `
+    const $ = _.aggregate;
+    const items = db.collection('ITEMS');
+    await items.add({ data: [
+      { _id: 'q0', qty: 0, a: 1, b: 2 },
+      { _id: 'q5', qty: 5, a: 3, b: 2 },
+      { _id: 'q12', qty: 12, a: 5, b: 5 },
+    ] });
+    const ids = async (q) => (await items.where(q).get()).data.map((d) => d._id).sort();
+    return {
+      mod: await ids({ qty: _.mod([4, 0]) }),
+      expr: await ids(_.expr($.gt(['$a', '$b']))),
+    };
+  `,
+  );
+  // MongoDB manual, $mod: {qty: {$mod: [4, 0]}} selects qty 0 and 12 (remainder 0 when divided by 4).
+  expect(r.mod).toEqual(['q0', 'q12']);
+  // MongoDB manual, $expr: documents whose field a is greater than field b.
+  expect(r.expr).toEqual(['q5']);
 });

@@ -103,7 +103,7 @@ test('`npx wxcloud-emulator start` prints the ready line, and `pay list` answers
   });
   try {
     const list = run('npx', ['wxcloud-emulator', 'pay', 'list', '--url', url], 30_000);
-    expect(JSON.parse(list)).toEqual({ orders: [] });
+    expect(list).toBe('no orders yet\n');
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     process.kill(-(child.pid as number), 'SIGTERM');

@@ -45,12 +45,37 @@ test('pay faults, confirm, status and resend against a running emulator', async 
   expect(confirmed.code).toBe(0);
   expect(JSON.parse(confirmed.out).order.callbacks.attempts[0].outcome).toBe('dropped');
   expect((await pay('resend', 'CLI0000001')).code).toBe(0);
-  const status = JSON.parse((await pay('status', 'CLI0000001')).out);
+  const status = JSON.parse((await pay('status', 'CLI0000001', '--json')).out);
   expect(status.order.tradeState).toBe('SUCCESS');
   expect(status.order.callbacks.attempts.map((a: { outcome: string }) => a.outcome)).toEqual([
     'dropped',
     'acknowledged',
   ]);
+});
+
+test('list and status print a compact table for a person (--json for the control API answer)', async () => {
+  await runWithSdk(
+    emulator.url,
+    `return await cloud.cloudPay.unifiedOrder({ body: '表格', outTradeNo: 'CLI0000003', spbillCreateIp: '127.0.0.1', subMchId: '1900000109', totalFee: 250, envId: 'local-env', functionName: 'paycallback-ok', nonceStr: 'n' });`,
+  );
+  expect((await pay('confirm', 'CLI0000003')).code).toBe(0);
+  const list = await pay('list');
+  expect(list.code).toBe(0);
+  const lines = list.out.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^OUT TRADE NO +STATE +AMOUNT +OPENID +CALLBACK +CREATED$/);
+  const row = lines.find((l) => l.startsWith('CLI0000003'));
+  expect(row).toMatch(
+    /^CLI0000003 +SUCCESS +¥2\.50 +\S+ +acknowledged \(1 attempt\) +\d{4}-\d\d-\d\d /,
+  );
+  // One line per order plus the header and the count: not hundreds of lines of JSON.
+  const { orders } = JSON.parse((await pay('list', '--json')).out) as { orders: unknown[] };
+  expect(lines).toHaveLength(orders.length + 2);
+  expect(lines[lines.length - 1]).toBe(`${orders.length} order${orders.length === 1 ? '' : 's'}`);
+
+  const status = await pay('status', 'CLI0000003');
+  expect(status.out.split('\n')[0]).toBe('CLI0000003  SUCCESS  ¥2.50  表格');
+  expect(status.out).toContain('payment callback: acknowledged (1 attempt)');
+  expect(status.out).toMatch(/#1 \S+ \S+ initial → acknowledged/);
 });
 
 test('usage errors exit 2, refusals exit 1 with the emulator message', async () => {

@@ -195,5 +195,7 @@ export const MONGO_CONTEXT = Context.init({
 
 /** A compiled query with the emulator's operators (MONGO_CONTEXT). */
 export function mongoQuery(filter: Doc): Query<Doc> {
+  // A top-level operator mingo does not know would read as "unknown top level operator".
+  if ('$text' in filter) throw notEmulated('the $text query operator (text search)');
   return new Query<Doc>(filter, { context: MONGO_CONTEXT });
 }

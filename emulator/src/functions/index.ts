@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
 import type { ScheduledTask } from '../clock';
-import { actionBodyFromBytes, createAdminDispatch, type AdminDispatch } from '../admin';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
+import { FunctionConfigs, type FunctionConfig } from './function-config';
 import { Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
-import { AFTER_RETURN_HEADER, INVOCATION_HEADER, type SdkRequestMessage } from './protocol';
+import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
+import { answerOverPort, type PortAnswerer } from './sdk-port-answers';
 import { BODY_LIMITS } from '../body-limits';
 import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 
@@ -108,11 +109,6 @@ const SDK_EXECUTE_FAIL = 'FUNCTIONS_EXECUTE_FAIL';
 const MAX_CATCH_UP_FIRINGS = 1000;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
 
-interface FunctionConfig {
-  timeoutMs: number;
-  triggers: { name: string; type: string; config: string }[];
-}
-
 interface Pool {
   all: Set<Instance>;
   idle: Instance[];
@@ -129,7 +125,8 @@ export class FunctionsService implements EmulatorService {
 
   private readonly pools = new Map<string, Pool>();
   private readonly instancesById = new Map<string, Instance>();
-  private adminDispatch: AdminDispatch | undefined;
+  private answerOverPort: PortAnswerer | undefined;
+  private readonly configs = new FunctionConfigs();
   private readonly records = new BoundedHistory<InvocationRecord>();
   /** Characters of logs each kept invocation holds (bounded by HISTORY_LIMITS.logChars). */
   private readonly logChars = new WeakMap<InvocationRecord, number>();
@@ -292,7 +289,7 @@ export class FunctionsService implements EmulatorService {
         `Environment not found: env "${record.envId}" is not hosted by wxcloud-emulator (it hosts ${this.ctx.config.envIds.join(', ')}; add it with --env-id)`,
       );
     }
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || !this.list().includes(name)) {
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || !this.hasFunction(name)) {
       return fail(
         'not_found',
         -501000,
@@ -427,28 +424,6 @@ export class FunctionsService implements EmulatorService {
       }
     }
     return this.caller.run(record, run);
-  }
-
-  /**
-   * An SDK request a worker carried over its message port (sdk-transport.ts), answered as the
-   * HTTP route `POST /admin/instances/:instanceId` would answer it (server.ts).
-   */
-  private async answerOverPort(
-    request: SdkRequestMessage,
-  ): Promise<{ status: number; contentType: string; body: string }> {
-    const url = new URL(request.path, 'http://emulator.local');
-    const match = /^\/admin\/instances\/([^/]+)$/.exec(url.pathname);
-    if (request.method !== 'POST' || !match) {
-      return { status: 404, contentType: 'text/plain; charset=UTF-8', body: '404 Not Found' };
-    }
-    this.adminDispatch ??= createAdminDispatch(this.ctx);
-    const answer = await this.adminDispatch({
-      instanceId: decodeURIComponent(match[1]),
-      env: url.searchParams.get('env') ?? undefined,
-      headers: request.headers,
-      body: () => actionBodyFromBytes(request.headers['content-type'] ?? '', request.body),
-    });
-    return { status: 200, contentType: 'application/json', body: JSON.stringify(answer) };
   }
 
   /** functions.invokeFunction: another function (or any SDK user) calls one by name. */
@@ -600,7 +575,10 @@ export class FunctionsService implements EmulatorService {
         onLog: (invocationId, level, message) => this.log(invocationId, level, message),
         portTransport:
           this.ctx.config.sdkTransport === 'port'
-            ? { origin: this.ctx.url(), answer: (request) => this.answerOverPort(request) }
+            ? {
+                origin: this.ctx.url(),
+                answer: (request) => (this.answerOverPort ??= answerOverPort(this.ctx))(request),
+              }
             : undefined,
       },
       this.workerFile ?? locateWorker(),
@@ -714,41 +692,17 @@ export class FunctionsService implements EmulatorService {
 
   // --- configuration and timer triggers ------------------------------------------------------
 
-  /** config.json: `timeout` (seconds) and `triggers`; bad files fail with the file named. */
+  /** Whether `name` is a served function folder (as list() would say, in one file check). */
+  private hasFunction(name: string): boolean {
+    return fs.existsSync(path.join(this.ctx.config.functionsDir, name, 'index.js'));
+  }
+
+  /** config.json of a function (function-config.ts: re-read only when the file changed). */
   private readConfig(name: string): FunctionConfig {
-    const file = path.join(this.ctx.config.functionsDir, name, 'config.json');
-    const config: FunctionConfig = {
-      timeoutMs: this.ctx.config.defaultFunctionTimeoutMs,
-      triggers: [],
-    };
-    if (!fs.existsSync(file)) return config;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new Error(`${file} must hold a JSON object`);
-    }
-    const { timeout, triggers } = parsed as Record<string, unknown>;
-    if (timeout !== undefined) {
-      if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 900) {
-        throw new Error(`${file}: timeout must be a number of seconds from 0 to 900`);
-      }
-      config.timeoutMs = Math.round(timeout * 1000);
-    }
-    if (triggers !== undefined) {
-      if (!Array.isArray(triggers)) throw new Error(`${file}: triggers must be an array`);
-      for (const [i, t] of triggers.entries()) {
-        const { name: tName, type, config: expr } = (t ?? {}) as Record<string, unknown>;
-        if (typeof tName !== 'string' || typeof type !== 'string' || typeof expr !== 'string') {
-          throw new Error(`${file}: triggers[${i}] needs string name, type and config`);
-        }
-        config.triggers.push({ name: tName, type, config: expr });
-      }
-    }
-    return config;
+    return this.configs.read(
+      path.join(this.ctx.config.functionsDir, name, 'config.json'),
+      this.ctx.config.defaultFunctionTimeoutMs,
+    );
   }
 
   private readConfigSafe(name: string): FunctionConfig | undefined {

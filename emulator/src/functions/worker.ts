@@ -19,6 +19,7 @@ import util from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { callMain, type Main } from './call-main';
 import { sealNetwork } from './network-seal';
+import { usePlainEnv } from './plain-env';
 import { deliverSdkResponse, routeOverPort } from './sdk-transport';
 import { enterFunctionFolder } from './working-directory';
 import {
@@ -110,6 +111,9 @@ function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
   return { name: 'Error', message: typeof err === 'string' ? err : util.inspect(err) };
 }
+
+// After NODE_PATH has been read from the native environment (working-directory.ts).
+usePlainEnv();
 
 let main: Main;
 try {

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import { formatOrder, formatOrderList } from './cli-table';
+import type { OrderView } from './model';
 
 /**
  * `wxcloud-emulator pay ...`: drive the CloudPay sandbox of a running emulator from a terminal,
- * as `stripe trigger` does for Stripe's test mode. Prints the control API's JSON answer.
+ * as `stripe trigger` does for Stripe's test mode. Prints the control API's JSON answer (`list` and
+ * `status`: a table, or the JSON with `--json`).
  */
 export const PAY_USAGE = `Usage:
   wxcloud-emulator pay confirm|cancel|fail <outTradeNo> [--openid ID] [--no-wait]
@@ -20,7 +23,11 @@ export const PAY_USAGE = `Usage:
                                                    (the next refund ends so instead of SUCCESS)
   wxcloud-emulator pay refund <outTradeNo> [--fee FEN] [--function NAME] [--status STATUS]
                                                    (a refund made on the merchant platform)
-Options: --url URL (default http://127.0.0.1:8787)`;
+Options: --url URL (default http://127.0.0.1:8787)
+         --json   print the control API's JSON (list and status print a table by default)
+         --help   print this help`;
+
+const HELP_HINT = '(wxcloud-emulator pay --help lists the commands)';
 
 type Out = { write(text: string): unknown };
 
@@ -58,6 +65,8 @@ export async function runPayCommand(
       allowPositionals: true,
       options: {
         url: { type: 'string', default: 'http://127.0.0.1:8787' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
         openid: { type: 'string' },
         'no-wait': { type: 'boolean' },
         count: { type: 'string' },
@@ -75,13 +84,20 @@ export async function runPayCommand(
       strict: true,
     });
   } catch (e) {
-    err.write(`wxcloud-emulator pay: ${(e as Error).message}\n\n${PAY_USAGE}\n`);
+    err.write(`wxcloud-emulator pay: ${(e as Error).message}\n${HELP_HINT}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [command, arg] = positionals;
+  if (values.help || command === 'help') {
+    out.write(
+      `wxcloud-emulator pay: drive a running emulator's CloudPay sandbox\n\n${PAY_USAGE}\n`,
+    );
+    return 0;
+  }
+  // A usage error says what was wrong and where the help is, not the whole usage.
   const usage = (message: string): number => {
-    err.write(`wxcloud-emulator pay: ${message}\n\n${PAY_USAGE}\n`);
+    err.write(`wxcloud-emulator pay: ${message}\n${HELP_HINT}\n`);
     return 2;
   };
   const url = values.url as string;
@@ -161,6 +177,13 @@ export async function runPayCommand(
       `wxcloud-emulator pay: cannot reach the emulator at ${url} (${(e as Error).message}); is it running? (--url)\n`,
     );
     return 1;
+  }
+  if (result.ok && !values.json && (command === 'list' || command === 'status')) {
+    const body = result.json as { orders?: OrderView[]; order?: OrderView };
+    out.write(
+      `${command === 'list' ? formatOrderList(body.orders ?? []) : formatOrder(body.order as OrderView)}\n`,
+    );
+    return 0;
   }
   (result.ok ? out : err).write(`${JSON.stringify(result.json, null, 2)}\n`);
   return result.ok ? 0 : 1;

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { EmulatorError } from '../errors';
 import type { StorageService } from './index';
 import { STORAGE_MAX_FILE_BYTES } from './index';
@@ -52,6 +53,20 @@ function tooLarge(c: Context): boolean {
 }
 
 export function objectStoreRoutes(app: Hono, storage: StorageService): void {
+  // Bodies sent without a Content-Length (chunked) are cut off at the limit too, unread beyond it.
+  app.use(
+    `${OBJECT_STORE_PREFIX}/*`,
+    bodyLimit({
+      maxSize: STORAGE_MAX_FILE_BYTES,
+      onError: (c) =>
+        xmlError(
+          c,
+          413,
+          'EntityTooLarge',
+          `wxcloud-emulator stores at most ${STORAGE_MAX_FILE_BYTES} bytes per file`,
+        ),
+    }),
+  );
   const upload = (
     c: Context,
     cloudPath: string,

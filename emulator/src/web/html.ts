@@ -120,6 +120,11 @@ export function consoleHtml(): string {
       <div class="tabs" role="group" aria-label="Collections" data-role="collections"></div>
       <div data-role="documents"></div>
     </section>
+    <section class="panel" aria-labelledby="h-storage">
+      <h2 id="h-storage">Cloud storage</h2>
+      <div data-role="storage-files"><p class="empty">No files in cloud storage.</p></div>
+      <ul class="list" data-role="storage-denials"></ul>
+    </section>
     <section class="panel" aria-labelledby="h-denials">
       <h2 id="h-denials">Rule denials</h2>
       <div data-role="denials"><p class="empty">No client request was denied.</p></div>

@@ -28,6 +28,18 @@ export const REALTIME_PATH = '/ws/realtime';
 const DETACHED_TTL_MS = 5 * 60_000;
 const MAX_TOKENS = 1000;
 const MAX_WATCHES_PER_SOCKET = 100;
+/**
+ * Caps that keep one user, or everyone together, from exhausting the emulator's memory (the
+ * cloud's own caps are not documented): watches per user (attached or waiting for a rebuild) and
+ * in all. Past a cap INIT_WATCH is refused with an error naming it.
+ */
+export const MAX_WATCHES_PER_OPENID = 100;
+export const MAX_WATCHES = 2000;
+/**
+ * A socket whose client reads so slowly that this much is waiting to be sent is closed; the
+ * client reconnects and rebuilds its watches from their replay buffers (or re-inits).
+ */
+export const MAX_SOCKET_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 interface Frame {
   watchId?: string;
@@ -261,6 +273,20 @@ export class RealtimeServer {
     ) {
       throw new Error(`at most ${MAX_WATCHES_PER_SOCKET} watches per socket`);
     }
+    if (!connection.watches.has(frame.watchId)) {
+      let mine = 0;
+      for (const w of this.watches.values()) if (w.openid === connection.openid) mine += 1;
+      if (mine >= MAX_WATCHES_PER_OPENID) {
+        throw new Error(
+          `at most ${MAX_WATCHES_PER_OPENID} watches per user (wxcloud-emulator's cap); close some first`,
+        );
+      }
+      if (this.watches.size >= MAX_WATCHES) {
+        throw new Error(
+          `at most ${MAX_WATCHES} watches in all (wxcloud-emulator's cap); close some first`,
+        );
+      }
+    }
     const matching = this.store.find(collection, filter);
     if (limit === undefined && matching.length > MAX_WATCH_DOCS) {
       throw new Error(
@@ -393,7 +419,13 @@ export class RealtimeServer {
   }
 
   private send(connection: Connection, frame: Frame): void {
-    if (connection.ws.readyState === WebSocket.OPEN) connection.ws.send(JSON.stringify(frame));
+    if (connection.ws.readyState !== WebSocket.OPEN) return;
+    if (connection.ws.bufferedAmount > MAX_SOCKET_BACKLOG_BYTES) {
+      // Too slow a reader: drop the socket rather than queue without end (see above).
+      connection.ws.terminate();
+      return;
+    }
+    connection.ws.send(JSON.stringify(frame));
   }
 }
 

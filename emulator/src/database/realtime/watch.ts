@@ -41,6 +41,16 @@ export interface WatchSpec {
 export const MAX_WATCH_DOCS = 5000;
 /** Events kept per watch for REBUILD_WATCH; older gaps fall back to a re-init. */
 export const EVENT_BUFFER = 2000;
+/** The most a watch's replay buffer holds (its events' document text); oldest go first. */
+export const EVENT_BUFFER_CHARS = 1024 * 1024;
+
+/**
+ * One text per document version, shared by every watch: a change reaches all watches as the same
+ * objects (store.onChange), so a thousand watches on one 20 KB document hold one 20 KB string,
+ * not a thousand.
+ */
+const docTexts = new WeakMap<object, string>();
+const fieldTexts = new WeakMap<ChangeEvent, { updated: string; removed: string }>();
 
 export class Watch {
   readonly queryId = `local-query-${randomBytes(8).toString('hex')}`;
@@ -49,6 +59,7 @@ export class Watch {
   private visible: DocId[] = [];
   private currentId = 0;
   private readonly buffer: DbEvent[][] = [];
+  private bufferChars = 0;
   private readonly query: Query<Doc>;
 
   constructor(
@@ -133,8 +144,7 @@ export class Watch {
     // the client's list). An empty result cannot be expressed this way (see realtime.md).
     const id = ++this.currentId;
     const events = this.visible.map((docId) => event(id, 'init', 'init', docId, this.doc(docId)));
-    this.buffer.push(events);
-    if (this.buffer.length > EVENT_BUFFER) this.buffer.shift();
+    this.keep(events);
     return events;
   }
 
@@ -145,9 +155,20 @@ export class Watch {
   private record(events: DbEvent[]): DbEvent[] {
     const id = ++this.currentId;
     for (const e of events) e.ID = id;
-    this.buffer.push(events);
-    if (this.buffer.length > EVENT_BUFFER) this.buffer.shift();
+    this.keep(events);
     return events;
+  }
+
+  /** Buffers one change's events, dropping the oldest past EVENT_BUFFER or EVENT_BUFFER_CHARS. */
+  private keep(events: DbEvent[]): void {
+    this.buffer.push(events);
+    this.bufferChars += charsOf(events);
+    while (
+      this.buffer.length > 1 &&
+      (this.buffer.length > EVENT_BUFFER || this.bufferChars > EVENT_BUFFER_CHARS)
+    ) {
+      this.bufferChars -= charsOf(this.buffer.shift() as DbEvent[]);
+    }
   }
 
   private doc(id: DocId): Doc {
@@ -180,7 +201,13 @@ function event(
   docId: DocId,
   doc: Doc,
 ): DbEvent {
-  return { ID: id, DataType: dataType, QueueType: queueType, DocID: docId, Doc: json(doc) };
+  let text = docTexts.get(doc);
+  if (text === undefined) docTexts.set(doc, (text = json(doc)));
+  return { ID: id, DataType: dataType, QueueType: queueType, DocID: docId, Doc: text };
+}
+
+function charsOf(events: DbEvent[]): number {
+  return events.reduce((n, e) => n + e.Doc.length + (e.UpdatedFields?.length ?? 0), 0);
 }
 
 function json(value: unknown): string {
@@ -189,15 +216,19 @@ function json(value: unknown): string {
 
 /** UpdatedFields / RemovedFields by dotted path, between a change's before and after. */
 function withFields(e: DbEvent, change: ChangeEvent): DbEvent {
-  const updated: Record<string, unknown> = {};
-  const removed: string[] = [];
-  diff(change.before ?? {}, change.after ?? {}, '', updated, removed);
-  const removedText = JSON.stringify(removed);
+  let fields = fieldTexts.get(change);
+  if (!fields) {
+    const updated: Record<string, unknown> = {};
+    const removed: string[] = [];
+    diff(change.before ?? {}, change.after ?? {}, '', updated, removed);
+    fields = { updated: json(updated), removed: JSON.stringify(removed) };
+    fieldTexts.set(change, fields);
+  }
   return {
     ...e,
-    UpdatedFields: json(updated),
-    RemovedFields: removedText,
-    removedFields: removedText,
+    UpdatedFields: fields.updated,
+    RemovedFields: fields.removed,
+    removedFields: fields.removed,
   };
 }
 

@@ -6,6 +6,8 @@
  * replays them to a new connection).
  */
 
+import { recordStorageDenial, renderStorage } from './storage-panel';
+
 type Json = Record<string, unknown>;
 type Child = Node | string | null | undefined | false;
 
@@ -414,6 +416,7 @@ const panels = {
   payments: renderPayments,
   invocations: renderInvocations,
   collections: renderCollections,
+  storage: renderStorage,
 };
 type Panel = keyof typeof panels;
 const dirty = new Set<Panel>();
@@ -442,7 +445,8 @@ const EVENT_PANELS: Record<string, Panel[]> = {
   'pay.callback': ['payments', 'health'],
   'pay.refund': ['payments'],
   'clock.advanced': ['health', 'payments'],
-  'emulator.reset': ['health', 'payments', 'invocations', 'collections'],
+  'storage.operation': ['storage'],
+  'emulator.reset': ['health', 'payments', 'invocations', 'collections', 'storage'],
 };
 
 function connect(): void {
@@ -464,9 +468,13 @@ function connect(): void {
     denials.push((JSON.parse((event as MessageEvent<string>).data) as { data: Json }).data);
     renderDenials();
   });
+  source.addEventListener('storage.denied', (event) => {
+    recordStorageDenial((JSON.parse((event as MessageEvent<string>).data) as { data: Json }).data);
+  });
   source.addEventListener('emulator.reset', () => {
     denials.length = 0;
     renderDenials();
+    recordStorageDenial(null);
   });
   window.addEventListener('pagehide', () => source.close());
 }
@@ -536,6 +544,6 @@ function wireControls(): void {
 
 wireControls();
 connect();
-refresh('health', 'payments', 'invocations', 'collections');
+refresh('health', 'payments', 'invocations', 'collections', 'storage');
 renderDenials();
 document.body.dataset.ready = 'true';
