@@ -11,6 +11,8 @@ export default tseslint.config(
       'miniprogram/**/*.js',
       'coverage/**',
       '.wxcloud-emulator/**',
+      '.stryker-tmp/**',
+      'reports/**',
     ],
   },
   js.configs.recommended,

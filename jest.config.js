@@ -4,6 +4,8 @@ const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
+  // Builds the bundles the integration, page and e2e tiers run, so `npx jest` tests fresh code.
+  globalSetup: '<rootDir>/tests/support/global-setup.mjs',
   projects: [
     {
       displayName: 'node',

@@ -3,19 +3,23 @@
  * operations, rule denials, payments) as one ordered log. The control API serves it as
  * server-sent events; tests and the console read it. The schema is documented in the README.
  */
-export type EmulatorEventType =
-  | 'function.invocation'
-  | 'function.log'
-  | 'database.operation'
-  | 'database.denied'
-  | 'storage.operation'
-  | 'storage.denied'
-  | 'pay.order'
-  | 'pay.callback'
-  | 'pay.refund'
-  | 'emulator.warning'
-  | 'emulator.reset'
-  | 'clock.advanced';
+/** Every event type, in the README's order; `GET /events?type=` accepts exactly these. */
+export const EVENT_TYPES = [
+  'function.invocation',
+  'function.log',
+  'database.operation',
+  'database.denied',
+  'storage.operation',
+  'storage.denied',
+  'pay.order',
+  'pay.callback',
+  'pay.refund',
+  'emulator.warning',
+  'emulator.reset',
+  'clock.advanced',
+] as const;
+
+export type EmulatorEventType = (typeof EVENT_TYPES)[number];
 
 export interface EmulatorEvent {
   /** Increasing from 1 per emulator run; the SSE `id`. */

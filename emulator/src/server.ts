@@ -4,7 +4,7 @@ import { streamSSE } from 'hono/streaming';
 import { createAdminDispatch, parseJsonBody, platformErrorBody } from './admin';
 import { BODY_LIMITS } from './body-limits';
 import { EmulatorError } from './errors';
-import type { EmulatorEvent, EmulatorEventType } from './events';
+import { EVENT_TYPES, type EmulatorEvent, type EmulatorEventType } from './events';
 import { payRequestRoutes } from './pay/requests';
 import { orderedServices, resetEmulator } from './registry';
 import type { EmulatorContext } from './service';
@@ -32,6 +32,9 @@ function limitBody(maxSize: number, what: string): ReturnType<typeof bodyLimit> 
  * with `Last-Event-ID` (EventSource does) and gets what it missed from the event log.
  */
 export const SSE_BUFFER_CHARS = 4 * 1024 * 1024;
+
+/** The latest time the emulated clock may show: the end of year 9999. */
+const LATEST_EMULATED_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** One event as an SSE message. */
 function serialize(event: EmulatorEvent): { id: string; event: string; data: string } {
@@ -137,6 +140,14 @@ export function createApp(ctx: EmulatorContext): Hono {
     if (typeof body.ms !== 'number' || !Number.isFinite(body.ms) || body.ms < 0) {
       throw new EmulatorError('INVALID_PARAM', 'clock/advance needs {"ms": <non-negative number>}');
     }
+    // A JavaScript Date ends at +275760; every emulated time must stay a valid date (and the
+    // SDK's EJSON dates within year 9999), or every route that reads the clock would fail.
+    if (ctx.clock.now() + body.ms > LATEST_EMULATED_TIME) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `clock/advance of ${body.ms} ms would move the emulated clock past ${new Date(LATEST_EMULATED_TIME).toISOString()}; advance by at most ${LATEST_EMULATED_TIME - ctx.clock.now()} ms`,
+      );
+    }
     await ctx.clock.advance(body.ms);
     ctx.events.emit('clock.advanced', { ms: body.ms, offsetMs: ctx.clock.offset() });
     return c.json({ now: new Date(ctx.clock.now()).toISOString(), offsetMs: ctx.clock.offset() });
@@ -165,6 +176,12 @@ export function createApp(ctx: EmulatorContext): Hono {
 
   control.get('/events', (c) => {
     const type = c.req.query('type') as EmulatorEventType | undefined;
+    if (type !== undefined && !EVENT_TYPES.includes(type)) {
+      throw new EmulatorError(
+        'INVALID_PARAM',
+        `unknown event type ${JSON.stringify(type)}; use one of: ${EVENT_TYPES.join(', ')}`,
+      );
+    }
     const lastId = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0;
     return streamSSE(c, async (stream) => {
       const queue = ctx.events.since(lastId, type).map((event) => serialize(event));

@@ -8,7 +8,7 @@
  */
 import type { RunningEmulator } from '../../emulator/src';
 import { RETRY_DELAYS_MS } from '../../emulator/src/pay/callbacks';
-import { control } from '../support/emulator';
+import { control, invoke } from '../support/emulator';
 
 /** A user's mini-program, as a script sees it (built on createWx in the test). */
 export interface Shopper {
@@ -50,6 +50,8 @@ export interface ChaosReport {
   userErrorMessages: Record<string, number>;
   sandboxPaid: number;
   refunded: number;
+  /** People whose access to the paid content was checked after the run (0 without getcontent). */
+  contentChecked: number;
   callbacks: {
     notifications: number;
     delivered: number;
@@ -314,6 +316,7 @@ export async function runChaos(
     userErrorMessages: count(errors),
     sandboxPaid: 0,
     refunded: toRefund.length,
+    contentChecked: 0,
     callbacks: emu.services.pay.callbackStats(),
     violations: [],
     durationMs: 0,
@@ -409,6 +412,44 @@ async function checkInvariants(
     const key = `${unlock.openid}|${unlock.itemId}`;
     if (seen.has(key)) violations.push(`two unlocks for ${key}`);
     seen.add(key);
+  }
+  // 6. Content: every buyer who kept their payment reads the paid content of exactly that item;
+  // everyone else (refunded, cancelled, never paid, a stranger) gets the teaser only.
+  const health = await control<{ functions: string[] }>(emu, 'GET', '/health');
+  if (health.functions.includes('getcontent')) {
+    const keptBy = new Set(sandbox.filter((p) => p.tradeState === 'SUCCESS').map((p) => p.openid));
+    const people = [...new Set([...orders.values()].map((o) => o.openid)), 'o_chaos_stranger'];
+    report.contentChecked = people.length;
+    for (let i = 0; i < people.length; i += 8) {
+      await Promise.all(
+        people.slice(i, i + 8).map(async (openid) => {
+          const answer = await invoke<{ locked?: boolean; errcode?: number }>(
+            emu,
+            'getcontent',
+            { itemId: options.itemId },
+            { openid },
+          );
+          const expected = !keptBy.has(openid);
+          if (answer.locked !== expected) {
+            violations.push(
+              `${openid} ${keptBy.has(openid) ? 'paid but cannot read' : 'did not pay but reads'} ${options.itemId}: ${JSON.stringify(answer).slice(0, 120)}`,
+            );
+          }
+          // Exactly that item: every other catalog item stays locked for everyone.
+          const catalog = await invoke<{ items?: { itemId: string; unlocked: boolean }[] }>(
+            emu,
+            'getcatalog',
+            {},
+            { openid },
+          );
+          for (const item of catalog.items ?? []) {
+            if (item.itemId !== options.itemId && item.unlocked) {
+              violations.push(`${openid} has ${item.itemId} unlocked without buying it`);
+            }
+          }
+        }),
+      );
+    }
   }
   // 4. No order stays open past its lifetime plus the expiry sweep's period (5 minutes).
   for (const order of orders.values()) {

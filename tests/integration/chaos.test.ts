@@ -37,6 +37,8 @@ it('loses no payment and grants nothing twice under random faults (seed 20261127
   // The run must have exercised what it claims to: money taken, refunds, faults, retries.
   expect(report.sandboxPaid).toBeGreaterThan(60);
   expect(report.refunded).toBeGreaterThan(5);
+  // Every buyer (and a stranger) was asked for the content afterwards: see checkInvariants §6.
+  expect(report.contentChecked).toBeGreaterThan(100);
   expect(report.callbacks.retried).toBeGreaterThan(10);
   expect(report.callbacks.dropped).toBeGreaterThan(5);
   expect(Object.keys(report.faults).sort()).toEqual([

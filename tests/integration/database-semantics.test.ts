@@ -258,3 +258,26 @@ test('mod and expr in where()', async () => {
   // MongoDB manual, $expr: documents whose field a is greater than field b.
   expect(r.expr).toEqual(['q5']);
 });
+
+test('a mini-program client gets at most 20 records per query, a cloud function up to 1000', async () => {
+  emulator.services.database.store.insert(
+    'ITEMS',
+    Array.from({ length: 30 }, (_, i) => ({ _id: `i${i}`, n: i })),
+  );
+  const get = async (path: string, headers: Record<string, string>): Promise<number> => {
+    const res = await fetch(`${emulator.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({
+        action: 'database.getDocument',
+        collectionName: 'ITEMS',
+        queryType: 'WHERE',
+        limit: 100,
+      }),
+    });
+    return ((await res.json()) as { data: { list: unknown[] } }).data.list.length;
+  };
+  // Collection.limit: "limit 在小程序端默认及最大上限为 20，在云函数端默认及最大上限为 1000".
+  expect(await get('/admin/client', { 'x-wxcloud-openid': 'o-limit-user' })).toBe(20);
+  expect(await get('/admin', {})).toBe(30);
+});

@@ -280,6 +280,29 @@ describe('deploy plan', () => {
     ]);
   });
 
+  test('a geo index is sent with direction "2dsphere"', () => {
+    // updateindex's legal directions: "1", "-1", "2dsphere" (WeChat server API, updateIndex).
+    write(
+      'database/PLACES.json',
+      JSON.stringify({
+        rules: { read: true },
+        indexes: [{ name: 'loc_geo', keys: { loc: '2dsphere' } }],
+      }),
+    );
+    const places = planDatabase(root).filter((c) => c.collection === 'PLACES');
+    expect(databaseRequests(ENV_ID, places)).toContainEqual({
+      path: '/tcb/updateindex',
+      body: {
+        env: ENV_ID,
+        collection_name: 'PLACES',
+        create_indexes: [
+          { name: 'loc_geo', unique: false, keys: [{ name: 'loc', direction: '2dsphere' }] },
+        ],
+        drop_indexes: [],
+      },
+    });
+  });
+
   test('the repository itself: eight functions, payexpire on a timer, four collections', () => {
     // `npm test` builds first (pretest), so every index.js exists.
     const plans = planFunctions(repoRoot);

@@ -17,6 +17,12 @@ import { parseWire, toCanonical, type Doc } from './values';
 /** The cloud returns at most 1000 records per query; the SDK asks for 100 unless told. */
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
+/**
+ * A mini-program client gets at most 20 records per query, whatever it asks ("limit 在小程序端默认及
+ * 最大上限为 20，在云函数端默认及最大上限为 1000", Collection.limit): enforced here, not only by
+ * createWx, so a client speaking the protocol directly gets the same.
+ */
+export const CLIENT_LIMIT = 20;
 
 export function createDatabaseActions(
   store: Store,
@@ -120,7 +126,10 @@ export function createDatabaseActions(
           ? client.rules.authorizeRead(name, filterOf(body), client.openid, 'database.getDocument')
           : filterOf(body);
         const options: FindOptions = {
-          limit: body.queryType === 'DOC' ? 1 : limitOf(body.limit),
+          limit:
+            body.queryType === 'DOC'
+              ? 1
+              : Math.min(limitOf(body.limit), client ? CLIENT_LIMIT : MAX_LIMIT),
           offset: body.queryType === 'DOC' ? 0 : offsetOf(body.offset),
           order: body.order === undefined ? undefined : orderOf(parse(body.order, 'order')),
           projection:
