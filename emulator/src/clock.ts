@@ -3,6 +3,12 @@
  * emulator keeps moving like the real world while tests can jump ahead (`advance`) to make
  * retries, timers and expiries due without waiting. Tasks scheduled on it run either when real
  * time reaches them or when `advance` passes them, whichever comes first, each exactly once.
+ *
+ * `advance` steps: it moves the clock to each due task's own time, runs it there (so a timer
+ * function's Date.now(), its invocation record and its events carry its own tick, not the end
+ * of the jump), then settles at the target. It resolves once every task that became due has
+ * run and the work registered with `onSettle` (callback deliveries already under way, such as
+ * the one a payment decided just before started) has finished.
  */
 export interface ScheduledTask {
   readonly at: number;
@@ -25,6 +31,7 @@ export class Clock {
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly settlers: (() => Promise<void>)[] = [];
 
   /** Emulated now, in epoch milliseconds. */
   now(): number {
@@ -59,15 +66,51 @@ export class Clock {
   }
 
   /**
-   * Moves emulated time forward by `ms` and resolves once every task that became due (including
-   * tasks those tasks scheduled within the new time) has run.
+   * Work that runs outside the clock's tasks but that `advance` must see finished: a service
+   * registers how to wait for it (the pay sandbox: callback deliveries in flight).
+   */
+  onSettle(settle: () => Promise<void>): void {
+    this.settlers.push(settle);
+  }
+
+  /**
+   * Moves emulated time forward by `ms`, stepping through every task due on the way at its own
+   * due time, in due order (tasks those tasks schedule within the jump included), and resolves
+   * once all of them and the registered work (`onSettle`) have finished.
    */
   async advance(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) {
       throw new RangeError(`clock advance needs a non-negative number of milliseconds, got ${ms}`);
     }
-    this.offsetMs += ms;
+    const target = this.now() + ms;
+    const step = this.draining.then(async () => {
+      // Deliveries already under way first: a failed one schedules its retry from its own time.
+      await this.settle();
+      for (;;) {
+        const next = this.entries[0];
+        if (!next || next.at > target || this.stopped) break;
+        // Only forward: a task already overdue in real time runs at the current time.
+        if (next.at > this.now()) this.offsetMs += next.at - this.now();
+        this.entries.shift();
+        if (next.cancelled) continue;
+        try {
+          await next.run();
+        } catch {
+          // A task reports its own failures (events stream); the clock must keep going.
+        }
+        await this.settle();
+      }
+      if (target > this.now()) this.offsetMs += target - this.now();
+    });
+    this.draining = step.catch(() => undefined);
+    await step;
+    // Anything real time made due meanwhile, then what that started.
     await this.runDue();
+    await this.settle();
+  }
+
+  private async settle(): Promise<void> {
+    for (const settle of this.settlers) await settle().catch(() => undefined);
   }
 
   /** Back to real time (used by reset); drops every pending task. */

@@ -58,6 +58,9 @@ export class PayService implements EmulatorService {
       emit: (type, data) => ctx.events.emit(type, data),
       defaultOpenid: LOCAL_OPENID,
     });
+    // advance returns only once the deliveries under way (e.g. the first attempt of a payment
+    // decided just before) have been answered: README, "The control API" and the JS API.
+    ctx.clock.onSettle(() => this.sandbox.idle());
   }
 
   /** Notifications go to the callback function as the platform calls it: SOURCE wx_paycallback. */
