@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import { STORAGE_MAX_FILE_BYTES } from '../../emulator/src/storage';
 import { control, invoke } from '../support/emulator';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -130,6 +131,29 @@ describe('cloud storage from functions (real wx-server-sdk)', () => {
     );
     const download = await files({ action: 'download', fileID });
     expect(download).toEqual(expect.objectContaining({ failed: true }));
+  });
+
+  it('refuses a file over the per-file limit with 413 EntityTooLarge, storing nothing', async () => {
+    // The limit is the emulator's own (emulator/docs/storage.md); the XML shape is COS's.
+    const ticket = (await (
+      await fetch(`${emulator.url}/admin`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'storage.getUploadMetadata', path: 'big/file.bin' }),
+      })
+    ).json()) as { data: { url: string; token: string; authorization: string } };
+    const res = await fetch(ticket.data.url, {
+      method: 'PUT',
+      headers: {
+        authorization: ticket.data.authorization,
+        'x-cos-security-token': ticket.data.token,
+      },
+      body: new Uint8Array(STORAGE_MAX_FILE_BYTES + 1),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.text()).toContain('<Code>EntityTooLarge</Code>');
+    const listed = await control<{ files: { path: string }[] }>(emulator, 'GET', '/storage/files');
+    expect(listed.files.map((f) => f.path)).not.toContain('big/file.bin');
   });
 
   it('answers a fileID of another env as a missing file', async () => {
