@@ -43,6 +43,7 @@ export default tseslint.config(
       'tests/fixtures/functions/**/*.js',
       'tests/fixtures/sdk-functions/**/*.js',
       'tests/fixtures/platform-functions/**/*.js',
+      'tests/fixtures/env-functions/**/*.js',
     ],
     languageOptions: {
       sourceType: 'commonjs',

@@ -37,6 +37,18 @@ export function platformErrorBody(err: unknown): Record<string, unknown> {
   return { code: 'INTERNAL_SERVER_ERROR', message, requestId: requestId() };
 }
 
+/**
+ * An SDK call naming an env this emulator does not host. The code is the cloud's (INVALID_ENV,
+ * which its own error text links to); "Environment not found" is what the cloud answers for an
+ * env id that does not exist (developers' reports of errCode -501000). Nothing is read or written.
+ */
+function unknownEnv(env: string, hosted: string[]): EmulatorError {
+  return new EmulatorError(
+    'INVALID_ENV',
+    `Environment not found: env "${env}" is not hosted by wxcloud-emulator (it hosts ${hosted.join(', ')}). To emulate it too, start with --env-id ${[...hosted, env].join(',')} (JS: envId: '${[...hosted, env].join(',')}'); or init the SDK with env: cloud.DYNAMIC_CURRENT_ENV.`,
+  );
+}
+
 export function createAdminDispatch(ctx: EmulatorContext): AdminDispatch {
   const actions = new Map<string, ActionHandler>();
   /** What a mini-program may send through /admin/client; each service lists its own. */
@@ -76,6 +88,7 @@ export function createAdminDispatch(ctx: EmulatorContext): AdminDispatch {
           `${action} is a server-only action: a mini-program client cannot send it through /admin/client (call it from a cloud function). Client actions: ${[...clientActions].sort().join(', ')}`,
         );
       }
+      if (env && !ctx.config.envIds.includes(env)) throw unknownEnv(env, ctx.config.envIds);
       const actionCtx: ActionContext = { env, instanceId, ...(client ? { client } : {}) };
       const run = (): Promise<unknown> => handler(body, actionCtx);
       // Requests from an emulated instance are tied to the invocation that made them (in-flight

@@ -20,6 +20,7 @@ export interface StartOptions {
   port?: number;
   inMemory?: boolean;
   dataDir?: string;
+  /** One env id, or several separated by commas (the first is the default). */
   envId?: string;
   appid?: string;
   mchId?: string;
@@ -104,13 +105,15 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
       throw new Error(`${name} must be a non-empty string`);
     }
   }
+  const envIds = parseEnvIds(options.envId ?? DEFAULTS.envId);
   return {
     functionsDir,
     projectDir,
     port,
     inMemory: options.inMemory ?? false,
     dataDir: path.resolve(projectDir, options.dataDir ?? DEFAULTS.dataDir),
-    envId: options.envId ?? DEFAULTS.envId,
+    envId: envIds[0] ?? DEFAULTS.envId,
+    envIds,
     appid: options.appid ?? DEFAULTS.appid,
     mchId: options.mchId ?? DEFAULTS.mchId,
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
@@ -119,6 +122,23 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
     sdkTransport: sdkTransportOf(options.sdkTransport),
     functionEnv: validateFunctionEnv(options.functionEnv ?? {}),
   };
+}
+
+/**
+ * `a,b`: the envs hosted, the first being the default. An env id is what the cloud console shows
+ * (letters, digits, `-` and `_`), so a typo fails at start rather than on the first call.
+ */
+function parseEnvIds(value: string): string[] {
+  const ids = value.split(',').map((id) => id.trim());
+  for (const id of ids) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id)) {
+      throw new Error(
+        `env id ${JSON.stringify(id)} is not valid: use letters, digits, - and _ (e.g. --env-id prod-4g1x,test-7k2m)`,
+      );
+    }
+  }
+  if (new Set(ids).size !== ids.length) throw new Error(`env ids repeat: ${value}`);
+  return ids;
 }
 
 function sdkTransportOf(value: unknown): 'port' | 'http' {

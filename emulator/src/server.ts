@@ -122,6 +122,7 @@ export function createApp(ctx: EmulatorContext): Hono {
     c.json({
       ok: true,
       envId: ctx.config.envId,
+      envIds: ctx.config.envIds,
       appid: ctx.config.appid,
       mchId: ctx.config.mchId,
       functions: ctx.services.functions.list?.() ?? [],

@@ -11,7 +11,10 @@ export interface EmulatorConfig {
   port: number;
   inMemory: boolean;
   dataDir: string;
+  /** The default env: `DYNAMIC_CURRENT_ENV` of functions and the first of `envIds`. */
   envId: string;
+  /** Every env the emulator hosts (`--env-id a,b`); an SDK call naming another one fails. */
+  envIds: string[];
   appid: string;
   mchId: string;
   /** Instances per function at most (the cloud scales further; locally a few suffice). */

@@ -46,7 +46,11 @@ export const START: CommandSpec = {
     { name: 'in-memory', help: 'keep nothing on disk' },
     DATA,
     { name: 'fresh', help: "empty the data folder's database before starting" },
-    { name: 'env-id', value: 'ID', help: `the cloud env id (default ${DEFAULTS.envId})` },
+    {
+      name: 'env-id',
+      value: 'ID[,ID...]',
+      help: `the cloud env ids hosted, the first the default (default ${DEFAULTS.envId}); a call naming another env fails with "Environment not found"`,
+    },
     { name: 'appid', value: 'ID', help: `the mini-program's AppID (default ${DEFAULTS.appid})` },
     { name: 'mch-id', value: 'ID', help: `the sandbox merchant id (default ${DEFAULTS.mchId})` },
     {

@@ -430,7 +430,9 @@ export interface MiniDatabase {
 }
 
 export function createDatabase(identity: ClientIdentity, slot: RealtimeSlot): MiniDatabase {
-  const db = new Db({ env: identity.env, [IDENTITY]: identity });
+  // The realtime client keys its login by env and refuses an empty one; requests themselves carry
+  // identity.env (empty: the emulator's default env), and the realtime server ignores this name.
+  const db = new Db({ env: identity.env || 'default', [IDENTITY]: identity });
   const jsDb = db as unknown as {
     collection(name: string): JsCollection;
     command: unknown;

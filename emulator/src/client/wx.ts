@@ -29,7 +29,7 @@ export interface CreateWxOptions {
   decide?: DecideFn;
   /** What getSystemInfoSync()/getDeviceInfo() report. Default 'devtools'. */
   platform?: Platform;
-  /** Env id used until cloud.init({env}) names one. Default 'local-env'. */
+  /** Env id used until cloud.init({env}) names one. Default: the emulator's default env. */
   envId?: string;
   /** A fetch for hosts without one (e.g. jest's jsdom environment). Default: globalThis.fetch. */
   fetch?: FetchLike;
@@ -179,7 +179,9 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
   if (!fetchImpl) throw new Error('createWx: this host has no fetch; pass {fetch}');
   const http = new HttpClient(url, fetchImpl);
   const payTimeoutMs = options.payTimeoutMs ?? 10 * 60_000;
-  let env = options.envId ?? 'local-env';
+  // Empty: requests name no env and the emulator uses its default, as wx.cloud.init() without
+  // an env uses the default environment.
+  let env = options.envId ?? '';
   // One realtime socket per user (see database.ts).
   const realtime: RealtimeSlot = { ws: undefined, WebSocket: options.WebSocket };
   const uiCalls: UiCall[] = [];
@@ -221,7 +223,7 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
           const answer = await http.request(
             'POST',
             `/emulator/v1/functions/${encodeURIComponent(param.name)}/invoke`,
-            { data: param.data ?? {}, openid, source: 'wx_client' },
+            { data: param.data ?? {}, openid, source: 'wx_client', ...(env ? { envId: env } : {}) },
           );
           const body = answer.body;
           if (answer.status !== 200 || !isRecord(body)) {

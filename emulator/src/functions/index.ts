@@ -27,6 +27,8 @@ export interface InvokeRequest {
   source?: string;
   appid?: string;
   clientIp?: string;
+  /** The env the function runs in (its DYNAMIC_CURRENT_ENV); default the emulator's first. */
+  envId?: string;
 }
 
 /** `{result}`: whatever `main` returned; `{errCode, errMsg}`: the platform failed the call. */
@@ -56,6 +58,8 @@ export interface InvocationLog {
 export interface InvocationRecord {
   invocationId: string;
   name: string;
+  /** The env it ran in. */
+  envId: string;
   source: string;
   openid: string;
   event: unknown;
@@ -223,6 +227,7 @@ export class FunctionsService implements EmulatorService {
     const record: InvocationRecord = {
       invocationId: this.newId('inv'),
       name,
+      envId: request.envId ?? this.ctx.config.envId,
       source,
       openid,
       event: platformEvent(request.data, {
@@ -277,6 +282,13 @@ export class FunctionsService implements EmulatorService {
     fail: (outcome: InvocationOutcome, inner: number, message: string) => InvokeOutcome,
   ): Promise<InvokeOutcome> {
     const { name } = record;
+    if (!this.ctx.config.envIds.includes(record.envId)) {
+      return fail(
+        'not_found',
+        -501000,
+        `Environment not found: env "${record.envId}" is not hosted by wxcloud-emulator (it hosts ${this.ctx.config.envIds.join(', ')}; add it with --env-id)`,
+      );
+    }
     if (typeof name !== 'string' || !NAME_PATTERN.test(name) || !this.hasFunction(name)) {
       return fail(
         'not_found',
@@ -316,6 +328,10 @@ export class FunctionsService implements EmulatorService {
       appid: request.appid ?? this.ctx.config.appid,
       clientIp: request.clientIp ?? '127.0.0.1',
     });
+    // The env this call runs in: one instance may serve several envs, one call at a time (on the
+    // cloud each env has its own copy of the function).
+    perInvocation.TCB_ENV = record.envId;
+    perInvocation.SCF_NAMESPACE = record.envId;
     const env = { ...this.instanceEnv(name, instance.id), ...perInvocation };
     delete env.PATH;
     const context = {
@@ -329,7 +345,7 @@ export class FunctionsService implements EmulatorService {
         .join(';'),
       function_version: '$LATEST',
       function_name: name,
-      namespace: this.ctx.config.envId,
+      namespace: record.envId,
       tencentcloud_region: 'ap-shanghai',
       tencentcloud_appid: '',
       tencentcloud_uin: '',
@@ -446,6 +462,8 @@ export class FunctionsService implements EmulatorService {
     const outcome = await this.invoke({
       name,
       data,
+      // The callee runs in the env the call named (cloud.init({env}) or DYNAMIC_CURRENT_ENV).
+      ...(actionCtx?.env ? { envId: actionCtx.env } : {}),
       openid: client?.openid ?? caller?.openid ?? '',
       source: client ? 'wx_client' : caller ? `${caller.source},scf` : 'scf',
     });
@@ -470,8 +488,11 @@ export class FunctionsService implements EmulatorService {
           'invoke needs a JSON object {data, openid?, source?}',
         );
       }
-      const { data, openid, source, appid, clientIp } = (body ?? {}) as Record<string, unknown>;
-      for (const [key, value] of Object.entries({ openid, source, appid, clientIp })) {
+      const { data, openid, source, appid, clientIp, envId } = (body ?? {}) as Record<
+        string,
+        unknown
+      >;
+      for (const [key, value] of Object.entries({ openid, source, appid, clientIp, envId })) {
         if (value !== undefined && typeof value !== 'string') {
           throw new EmulatorError('INVALID_PARAM', `invoke: ${key} must be a string`);
         }
@@ -483,6 +504,7 @@ export class FunctionsService implements EmulatorService {
         source: source as string | undefined,
         appid: appid as string | undefined,
         clientIp: clientIp as string | undefined,
+        envId: envId as string | undefined,
       });
       // The body is exactly the contract's `{result}` or `{errCode, errMsg}`; the invocation's id
       // (for the console and GET functions/invocations) travels in a header.

@@ -110,11 +110,12 @@ export class PayBook {
   ): { envId: string; functionName: string } {
     const envId = requireString(data, 'env_id', 64, `the environment of the ${what} function`);
     const functionName = requireString(data, 'function_name', 64, `the ${what} function`);
-    if (envId !== this.deps.config.envId) {
+    const hosted = this.deps.config.envIds ?? [this.deps.config.envId];
+    if (!hosted.includes(envId)) {
       throw this.refused(
         subMchId,
         'PARAM_ERROR',
-        `env_id (envId) "${envId}" is not this environment ("${this.deps.config.envId}"); the real platform accepts the order and the ${what} never arrives (a short env alias instead of the full env id is the usual cause)`,
+        `env_id (envId) "${envId}" is not this environment ("${hosted.join('", "')}"), more can be hosted with --env-id a,b; the real platform accepts the order and the ${what} never arrives (a short env alias instead of the full env id is the usual cause)`,
       );
     }
     const functions = this.deps.functions();

@@ -49,6 +49,9 @@ export class PayService implements EmulatorService {
         get envId() {
           return ctx.config.envId;
         },
+        get envIds() {
+          return ctx.config.envIds;
+        },
       },
       functions: () => ctx.services.functions.list(),
       deliver: (request) => this.deliver(request),
@@ -68,6 +71,8 @@ export class PayService implements EmulatorService {
       source: 'wx_paycallback',
       openid: request.openid,
       appid: this.ctx.config.appid,
+      // The callback runs in the env the order named (unifiedOrder's envId).
+      envId: this.sandbox.get(request.outTradeNo)?.envId,
     });
   }
 

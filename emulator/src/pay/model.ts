@@ -179,6 +179,8 @@ export interface SandboxConfig {
   appid: string;
   mchId: string;
   envId: string;
+  /** Every env hosted (callbacks may name any); default: just `envId`. */
+  envIds?: string[];
 }
 
 export type PayEventType = 'pay.order' | 'pay.callback' | 'pay.refund';
