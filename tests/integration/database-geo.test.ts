@@ -171,4 +171,13 @@ test('the $geoNear aggregate stage, from wx-server-sdk and from the mini-program
     })
     .end();
   expect(near.list.map((d) => d._id)).toEqual(['p3']);
+  // And a geo query in where(), through the client's own command serializer.
+  const _ = db.command as {
+    geoNear(options: { geometry: unknown; maxDistance: number }): unknown;
+  };
+  const around = await db
+    .collection('PLACES')
+    .where({ loc: _.geoNear({ geometry: new Geo.Point(0, 0), maxDistance: 120 }) })
+    .get();
+  expect(around.data.map((d) => d._id)).toEqual(['p0', 'line', 'p1']);
 });
