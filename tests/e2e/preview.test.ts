@@ -235,6 +235,65 @@ test("a dropped callback is recovered by the page's fallback query", async () =>
     .waitFor({ state: 'attached', ...WAIT });
 });
 
+test('the console collapses repeated timer runs, filters invocations and ticks its clock', async () => {
+  // A day of payexpire's timer ("0 */5 * * * * *" in its config.json): 288 runs.
+  await control(emulator, 'POST', '/clock/advance', { ms: 24 * 3600 * 1000 });
+  const group = consolePage.locator('[data-role="invocation-group"][data-name="payexpire"]');
+  await group.first().waitFor(WAIT);
+  // The panel re-reads as the runs' events arrive: wait for the last of them to be counted.
+  let summary = '';
+  for (let i = 0; i < 50; i++) {
+    summary = await group.first().locator('summary').first().innerText();
+    if (Number(/×(\d+)/.exec(summary)?.[1]) >= 288) break;
+    await consolePage.waitForTimeout(200);
+  }
+  expect(summary).toMatch(/^payexpire ×(\d+)/);
+  expect(Number(/×(\d+)/.exec(summary)?.[1])).toBeGreaterThanOrEqual(288);
+  expect(summary).toContain('all ok');
+  // The other functions stay in view, above the fold, not buried under 288 rows.
+  expect(await consolePage.locator('[data-role="invocations"] > ul > li').count()).toBeLessThan(60);
+  await consolePage.screenshot({
+    path: screenshotPath('console-invocations-grouped'),
+    fullPage: true,
+  });
+  // The same console at phone width, for a look.
+  const narrow = await context.newPage();
+  try {
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    await narrow.goto(`${emulator.url}/`);
+    await narrow
+      .locator('[data-role="invocation-group"][data-name="payexpire"]')
+      .first()
+      .waitFor(WAIT);
+    await narrow.screenshot({
+      path: screenshotPath('console-invocations-grouped-390'),
+      fullPage: true,
+    });
+  } finally {
+    await narrow.close();
+  }
+
+  await consolePage.locator('[data-role="invocation-filter-name"]').selectOption('userpay');
+  // Only userpay rows (single runs or a collapsed run of them) remain at the top level.
+  const top = '[data-role="invocations"] > ul > li';
+  await consolePage.locator(`${top}[data-name="userpay"]`).first().waitFor(WAIT);
+  await consolePage
+    .locator(`${top}:not([data-name="userpay"])`)
+    .first()
+    .waitFor({ state: 'detached', ...WAIT });
+  await consolePage.locator('[data-role="invocation-filter-name"]').selectOption('');
+
+  // The emulated clock label moves with real time between reads.
+  const clock = consolePage.locator('[data-role="clock"]');
+  const before = await clock.innerText();
+  let after = before;
+  for (let i = 0; i < 25 && after === before; i++) {
+    await consolePage.waitForTimeout(200);
+    after = await clock.innerText();
+  }
+  expect(after).not.toBe(before);
+});
+
 test('Chinese text renders with real glyphs, not boxes (a CJK font is installed)', async () => {
   // Without a CJK font Chromium draws every Chinese character as the same missing-glyph box.
   // So: two different characters must draw differently, differently from a code point no font

@@ -25,6 +25,10 @@ describe('env ids', () => {
       envId: 'shop-prod-9f3a,shop-test-2b7c',
     });
     await fetch(`${emulator.url}/emulator/v1/collections/notes`, { method: 'PUT' });
+    // The second env has its own database: its collection is created there.
+    await runWithSdk(emulator.url, `await db.createCollection('notes');`, {
+      envId: 'shop-test-2b7c',
+    });
   });
   afterAll(() => emulator.stop());
 
@@ -102,6 +106,23 @@ describe('env ids', () => {
       errCode: -404011,
       errMsg: expect.stringContaining('error code -501000, error message Environment not found'),
     });
+  });
+
+  test('each env has its own data: a write in one is not seen in the other', async () => {
+    const count = (envId: string): Promise<number> =>
+      runWithSdk<number>(
+        emulator.url,
+        `try { return (await db.collection('diary').count()).total; } catch (e) { return -1; }`,
+        { envId },
+      );
+    await runWithSdk(
+      emulator.url,
+      `await db.createCollection('diary'); await db.collection('diary').add({ data: { text: 't' } });`,
+      { envId: 'shop-test-2b7c' },
+    );
+    expect(await count('shop-test-2b7c')).toBe(1);
+    // The default env has no such collection (DATABASE_COLLECTION_NOT_EXIST).
+    expect(await count('shop-prod-9f3a')).toBe(-1);
   });
 
   test('a bad env id stops the start', async () => {

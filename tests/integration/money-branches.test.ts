@@ -126,9 +126,9 @@ describe('queryOrder disagreeing with the order: an anomaly, never paid', () => 
       queryOrder: [{ outTradeNo: tradeno, totalFee: 2, count: 20 }],
     });
     await confirm(tradeno);
-    // Orders live 15 minutes; payexpire runs at every 5th minute of emulated time, so the first
-    // run after the expiry comes within 20 minutes (as in loop.test.ts).
-    await emu.advanceClock(21 * 60_000);
+    // Orders live 15 minutes; payexpire runs every 5 minutes of emulated time, each run at its
+    // own tick: 20 minutes take the clock through exactly one run after the expiry.
+    await emu.advanceClock(20 * 60_000);
     expect(await stored(tradeno)).toMatchObject({ status: 'pending', paystatus: 0 });
     expect(await unlocks()).toEqual([]);
     expect((await anomalies()).map((a) => a.kind)).toEqual(['payment-mismatch']);

@@ -36,3 +36,32 @@ test('an unknown ?type= on /events answers 400 naming the allowed types', async 
     'unknown event type "pay.orders"; use one of: function.invocation, function.log, database.operation, database.denied, storage.operation, storage.denied, pay.order, pay.callback, pay.refund, emulator.warning, emulator.reset, clock.advanced',
   );
 });
+
+test('POST /database/import is all or nothing: a bad document in a later collection leaves earlier ones untouched', async () => {
+  const store = emu.services.database.store;
+  store.insert('ITEMS', [{ _id: 'kept', name: 'before the import' }]);
+  const answer = await post('/database/import', {
+    format: 'wxcloud-emulator-database',
+    version: 1,
+    collections: {
+      ITEMS: [{ _id: 'new', name: 'from the file' }],
+      USERPAYLOG: [{ _id: 'a', tradeno: 'T1' }, { tradeno: 'T2' }],
+    },
+  });
+  expect(answer.status).toBe(400);
+  expect(((await answer.json()) as { error: { message: string } }).error.message).toBe(
+    'a USERPAYLOG document has no valid _id',
+  );
+  expect(store.find('ITEMS', {})).toEqual([{ _id: 'kept', name: 'before the import' }]);
+  expect(store.find('USERPAYLOG', {})).toEqual([]);
+
+  const duplicate = await post('/database/import', {
+    format: 'wxcloud-emulator-database',
+    version: 1,
+    collections: { ITEMS: [{ _id: 'x' }, { _id: 'x' }] },
+  });
+  expect(((await duplicate.json()) as { error: { message: string } }).error.message).toBe(
+    'collections.ITEMS holds _id "x" twice',
+  );
+  expect(store.find('ITEMS', {})).toEqual([{ _id: 'kept', name: 'before the import' }]);
+});

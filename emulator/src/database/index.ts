@@ -57,6 +57,14 @@ export class DatabaseService implements EmulatorService {
   private journal: Journal | undefined;
   private releaseLock: (() => void) | undefined;
   private declared: DeclaredCollection[] = [];
+  /**
+   * The data of every hosted env but the first (`--env-id a,b`): its own store and action table,
+   * in memory only. Requests name their env (`?env=`); the default env is `store`.
+   */
+  private readonly otherEnvs = new Map<
+    string,
+    { store: Store; actions: Record<string, ActionHandler> }
+  >();
 
   constructor(readonly ctx: EmulatorContext) {
     this.store = new Store(
@@ -68,8 +76,26 @@ export class DatabaseService implements EmulatorService {
     );
     this.ruleEngine = new RulesEngine(ctx.events, () => ctx.clock.now());
     this.realtime = new RealtimeServer(ctx, this.store, this.ruleEngine);
+    for (const env of ctx.config.envIds.slice(1)) {
+      const store = new Store(
+        {
+          now: () => ctx.clock.now(),
+          schedule: (at, label, run) => ctx.clock.schedule(at, label, run),
+        },
+        () => undefined,
+      );
+      const actions = createDatabaseActions(
+        store,
+        () => ctx.clock.now(),
+        ctx.events,
+        this.ruleEngine,
+      );
+      this.otherEnvs.set(env, { store, actions });
+    }
     this.actions = {
-      ...createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events, this.ruleEngine),
+      ...this.perEnv(
+        createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events, this.ruleEngine),
+      ),
       // The realtime client's sign-in (platform-facts §2): a socket URL bound to the caller.
       'auth.wsWebSign': (_body, actionCtx) => {
         if (!actionCtx.client) {
@@ -85,16 +111,30 @@ export class DatabaseService implements EmulatorService {
     };
   }
 
+  /** Each action answered by the store of the env the request names. */
+  private perEnv(actions: Record<string, ActionHandler>): Record<string, ActionHandler> {
+    const routed: Record<string, ActionHandler> = {};
+    for (const [name, handler] of Object.entries(actions)) {
+      routed[name] = (body, actionCtx) => {
+        const other = actionCtx.env ? this.otherEnvs.get(actionCtx.env) : undefined;
+        return (other?.actions[name] ?? handler)(body, actionCtx);
+      };
+    }
+    return routed;
+  }
+
   async start(): Promise<void> {
     this.declared = loadDeclarations(this.ctx.config.projectDir);
     // A rule outside the emulated subset stops the start, naming the file, rule and token.
     this.ruleEngine.load(this.declared);
     if (!this.ctx.config.inMemory) this.openDataDir(this.ctx.config.dataDir);
-    for (const declaration of this.declared) {
-      this.store.createCollection(declaration.name, {
-        rules: declaration.rules,
-        indexes: declaration.indexes,
-      });
+    for (const store of [this.store, ...[...this.otherEnvs.values()].map((e) => e.store)]) {
+      for (const declaration of this.declared) {
+        store.createCollection(declaration.name, {
+          rules: declaration.rules,
+          indexes: declaration.indexes,
+        });
+      }
     }
     applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
     this.realtime.start();
@@ -108,6 +148,7 @@ export class DatabaseService implements EmulatorService {
   async reset(): Promise<void> {
     this.store.clearFaults();
     this.store.clearDocuments();
+    for (const { store } of this.otherEnvs.values()) store.clearDocuments();
     applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
     this.realtime.reset();
   }

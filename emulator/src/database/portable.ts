@@ -70,11 +70,10 @@ export function importIntoStore(
   raw: unknown,
 ): { collections: number; documents: number } {
   const parsed = parseImport(raw);
+  // All or nothing: a bad document in any collection leaves every collection as it was.
+  store.replaceCollections(parsed);
   let documents = 0;
-  for (const [name, docs] of parsed) {
-    store.replaceAll(name, docs);
-    documents += docs.length;
-  }
+  for (const docs of parsed.values()) documents += docs.length;
   return { collections: parsed.size, documents };
 }
 

@@ -410,35 +410,58 @@ export class Store {
 
   /** Replaces the documents of one collection (import), through the journal, with change events. */
   replaceAll(name: string, docs: Doc[]): void {
-    this.createCollection(name);
-    const collection = this.collection(name);
-    const writes: Write[] = [...collection.docs.values()].map((doc) => ({
-      collection: name,
-      id: doc._id as DocId,
-      before: clone(doc),
-      after: null,
-      kind: 'remove' as const,
-    }));
-    const removed = new Map(writes.map((w) => [w.id, w]));
-    for (const doc of docs) {
-      if (!isDocId(doc._id))
-        throw new EmulatorError('INVALID_PARAM', `a ${name} document has no valid _id`);
-      const existing = removed.get(doc._id);
-      if (existing) {
-        existing.after = clone(doc);
-        existing.kind = 'replace';
-      } else {
-        writes.push({
-          collection: name,
-          id: doc._id,
-          before: null,
-          after: clone(doc),
-          kind: 'add',
-        });
+    this.replaceCollections(new Map([[name, docs]]));
+  }
+
+  /**
+   * Replaces the documents of each named collection (import), all or nothing: every document of
+   * every collection is checked first (ids, limits, unique indexes), and only then are missing
+   * collections created and everything committed as one journal entry.
+   */
+  replaceCollections(files: Map<string, Doc[]>): void {
+    const all: Write[] = [];
+    for (const [name, docs] of files) {
+      validateCollectionName(name);
+      const collection = this.collections.get(name);
+      const writes: Write[] = [...(collection?.docs.values() ?? [])].map((doc) => ({
+        collection: name,
+        id: doc._id as DocId,
+        before: clone(doc),
+        after: null,
+        kind: 'remove' as const,
+      }));
+      const removed = new Map(writes.map((w) => [w.id, w]));
+      const seen = new Set<DocId>();
+      for (const doc of docs) {
+        if (!isDocId(doc._id))
+          throw new EmulatorError('INVALID_PARAM', `a ${name} document has no valid _id`);
+        if (seen.has(doc._id)) {
+          throw new EmulatorError(
+            'INVALID_PARAM',
+            `collections.${name} holds _id ${JSON.stringify(doc._id)} twice`,
+          );
+        }
+        seen.add(doc._id);
+        const existing = removed.get(doc._id);
+        if (existing) {
+          existing.after = clone(doc);
+          existing.kind = 'replace';
+        } else {
+          writes.push({
+            collection: name,
+            id: doc._id,
+            before: null,
+            after: clone(doc),
+            kind: 'add',
+          });
+        }
       }
+      checkLimits(writes);
+      if (collection) this.checkUnique(collection, writes);
+      all.push(...writes);
     }
-    this.checkUnique(collection, writes);
-    this.commitWrites(writes);
+    for (const name of files.keys()) this.createCollection(name);
+    this.commitWrites(all);
   }
 
   // ---- internals ------------------------------------------------------------------------------

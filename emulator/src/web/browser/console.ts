@@ -81,9 +81,12 @@ async function renderHealth(): Promise<void> {
     clock: { now: string; offsetMs: number };
   }>('GET', '/health');
   el('env').textContent = `env ${health.envId} · appid ${health.appid} · 商户号 ${health.mchId}`;
-  const offset = health.clock.offsetMs;
-  el('clock').textContent =
-    `${time(health.clock.now)}${offset ? ` (+${formatMs(offset)})` : ' (real time)'}`;
+  clockReading = {
+    emulated: Date.parse(health.clock.now),
+    at: Date.now(),
+    offset: health.clock.offsetMs,
+  };
+  showClock();
   const pending = await api<{ callbacks: { action: string; count: number }[] }>(
     'GET',
     '/pay/faults',
@@ -92,6 +95,20 @@ async function renderHealth(): Promise<void> {
     ? pending.callbacks.map((f) => `${f.action} ×${f.count}`).join(', ')
     : 'none pending';
 }
+
+/**
+ * The emulated clock keeps moving with real time between reads (emulated = real + an offset that
+ * changes only on advance), so the label ticks every second from the last reading.
+ */
+let clockReading: { emulated: number; at: number; offset: number } | undefined;
+function showClock(): void {
+  if (!clockReading) return;
+  const now = new Date(clockReading.emulated + (Date.now() - clockReading.at)).toISOString();
+  const { offset } = clockReading;
+  el('clock').textContent =
+    `${time(now.replace(/\.\d+Z$/, 'Z'))}${offset ? ` (+${formatMs(offset)})` : ' (real time)'}`;
+}
+setInterval(showClock, 1000);
 
 function formatMs(ms: number): string {
   if (ms < 60e3) return `${Math.round(ms / 1000)} s`;
@@ -244,6 +261,94 @@ function platformRefundButton(order: Json): HTMLElement {
 
 // ---- invocations ------------------------------------------------------------------------------
 
+/** The invocations filter: one function and/or one source ('' = all). */
+const invocationFilter = { name: '', source: '' };
+
+const isOk = (inv: Json): boolean =>
+  inv.outcome === 'ok' || inv.outcome === 'returned' || inv.outcome === 'success';
+
+function invocationRow(inv: Json): HTMLElement {
+  const logs = (inv.logs as Json[] | undefined) ?? [];
+  const warnings = (inv.warnings as string[] | undefined) ?? [];
+  return h(
+    'li',
+    { 'data-role': 'invocation', 'data-name': String(inv.name) },
+    details(
+      String(inv.invocationId),
+      [
+        h('strong', {}, String(inv.name)),
+        ' ',
+        badge(String(inv.outcome), isOk(inv) ? 'ok' : 'bad'),
+        ' ',
+        badge(inv.coldStart ? 'cold' : 'warm', inv.coldStart ? 'info' : 'muted'),
+        ` ${Number(inv.durationMs).toFixed(0)} ms · ${String(inv.source)} · ${String(inv.openid) || '—'} · ${time(inv.startedAt)}`,
+      ],
+      h('h4', {}, 'Event'),
+      h('pre', {}, pretty(inv.event)),
+      h('h4', {}, inv.error ? 'Error' : 'Result'),
+      h('pre', {}, pretty(inv.error ?? inv.result)),
+      logs.length ? h('h4', {}, 'Logs') : null,
+      logs.length
+        ? h('pre', {}, logs.map((l) => `[${String(l.level)}] ${String(l.message)}`).join('\n'))
+        : null,
+      warnings.length ? h('h4', {}, 'Warnings') : null,
+      warnings.length ? h('pre', {}, warnings.join('\n')) : null,
+    ),
+  );
+}
+
+/**
+ * Runs of the same function from the same source, newest first: three or more in a row (a timer
+ * after "advance 1 day") collapse into one row, "payexpire ×288 · wx_trigger · all ok", that
+ * opens onto its runs, so they do not bury everything else.
+ */
+const COLLAPSE_AT = 3;
+function groupRuns(invocations: Json[]): Json[][] {
+  const groups: Json[][] = [];
+  for (const inv of invocations) {
+    const last = groups[groups.length - 1];
+    if (last && last[0].name === inv.name && last[0].source === inv.source) last.push(inv);
+    else groups.push([inv]);
+  }
+  return groups;
+}
+
+function groupRow(runs: Json[]): HTMLElement {
+  const failed = runs.filter((inv) => !isOk(inv)).length;
+  const first = runs[runs.length - 1];
+  const last = runs[0];
+  return h(
+    'li',
+    {
+      'data-role': 'invocation-group',
+      'data-name': String(last.name),
+      'data-count': String(runs.length),
+    },
+    details(
+      `group:${String(last.invocationId)}`,
+      [
+        h('strong', {}, `${String(last.name)} ×${runs.length}`),
+        ' ',
+        badge(failed ? `${failed} failed` : 'all ok', failed ? 'bad' : 'ok'),
+        ` · ${String(last.source)} · ${time(first.startedAt)} – ${time(last.startedAt)}`,
+      ],
+      h('ul', { class: 'list' }, ...runs.slice(0, 20).map(invocationRow)),
+      runs.length > 20 ? h('p', { class: 'empty' }, `…and ${runs.length - 20} earlier runs`) : null,
+    ),
+  );
+}
+
+function filterSelect(role: string, label: string, values: string[], current: string) {
+  const select = h(
+    'select',
+    { 'data-role': role, 'aria-label': label },
+    h('option', { value: '' }, `all ${label}s`),
+    ...values.map((v) => h('option', { value: v }, v)),
+  ) as HTMLSelectElement;
+  select.value = current;
+  return select;
+}
+
 async function renderInvocations(): Promise<void> {
   const { invocations } = await api<{ invocations: Json[] }>('GET', '/functions/invocations');
   const box = el('invocations');
@@ -251,45 +356,45 @@ async function renderInvocations(): Promise<void> {
     box.replaceChildren(empty('No invocations yet.'));
     return;
   }
-  const latest = invocations.slice(-50).reverse();
+  const distinct = (key: string): string[] =>
+    [...new Set(invocations.map((inv) => String(inv[key])))].sort();
+  const byName = filterSelect(
+    'invocation-filter-name',
+    'function',
+    distinct('name'),
+    invocationFilter.name,
+  );
+  const bySource = filterSelect(
+    'invocation-filter-source',
+    'source',
+    distinct('source'),
+    invocationFilter.source,
+  );
+  for (const [select, key] of [
+    [byName, 'name'],
+    [bySource, 'source'],
+  ] as const) {
+    select.addEventListener('change', () => {
+      invocationFilter[key] = select.value;
+      void renderInvocations();
+    });
+  }
+  const shown = invocations
+    .filter(
+      (inv) =>
+        (!invocationFilter.name || inv.name === invocationFilter.name) &&
+        (!invocationFilter.source || inv.source === invocationFilter.source),
+    )
+    .reverse();
+  const groups = groupRuns(shown).slice(0, 50);
   box.replaceChildren(
+    h('div', { class: 'filters' }, byName, bySource),
     h(
       'ul',
       { class: 'list' },
-      ...latest.map((inv) => {
-        const ok = inv.outcome === 'ok' || inv.outcome === 'returned' || inv.outcome === 'success';
-        const logs = (inv.logs as Json[] | undefined) ?? [];
-        const warnings = (inv.warnings as string[] | undefined) ?? [];
-        return h(
-          'li',
-          { 'data-role': 'invocation', 'data-name': String(inv.name) },
-          details(
-            String(inv.invocationId),
-            [
-              h('strong', {}, String(inv.name)),
-              ' ',
-              badge(String(inv.outcome), ok ? 'ok' : 'bad'),
-              ' ',
-              badge(inv.coldStart ? 'cold' : 'warm', inv.coldStart ? 'info' : 'muted'),
-              ` ${Number(inv.durationMs).toFixed(0)} ms · ${String(inv.source)} · ${String(inv.openid) || '—'} · ${time(inv.startedAt)}`,
-            ],
-            h('h4', {}, 'Event'),
-            h('pre', {}, pretty(inv.event)),
-            h('h4', {}, inv.error ? 'Error' : 'Result'),
-            h('pre', {}, pretty(inv.error ?? inv.result)),
-            logs.length ? h('h4', {}, 'Logs') : null,
-            logs.length
-              ? h(
-                  'pre',
-                  {},
-                  logs.map((l) => `[${String(l.level)}] ${String(l.message)}`).join('\n'),
-                )
-              : null,
-            warnings.length ? h('h4', {}, 'Warnings') : null,
-            warnings.length ? h('pre', {}, warnings.join('\n')) : null,
-          ),
-        );
-      }),
+      ...groups.flatMap((runs) =>
+        runs.length >= COLLAPSE_AT ? [groupRow(runs)] : runs.map(invocationRow),
+      ),
     ),
   );
 }
