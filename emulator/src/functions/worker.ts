@@ -8,6 +8,7 @@
  * - sends console output to the main thread, tagged with the invocation that is running;
  * - tags each SDK request with its invocation and whether `main` had already returned, so the
  *   emulator can flag (and, with --freeze-after-return, drop) work left in flight;
+ * - refuses process.kill aimed at the emulator's own process (process-guard.ts);
  * - seals the network: only loopback (the emulator) is reachable (network-seal.ts);
  * - makes the function folder its working directory and puts it on the module search path, with
  *   the project's node_modules as a last resort, so a function folder without its own
@@ -19,6 +20,7 @@ import util from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { callMain, type Main } from './call-main';
 import { sealNetwork } from './network-seal';
+import { guardProcessKill } from './process-guard';
 import { usePlainEnv } from './plain-env';
 import { deliverSdkResponse, routeOverPort } from './sdk-transport';
 import { enterFunctionFolder } from './working-directory';
@@ -74,6 +76,9 @@ process.on('unhandledRejection', (reason) => {
   // Logged rather than crashing the instance: the invocation's log shows it either way.
   console.error('Unhandled promise rejection:', reason);
 });
+
+// --- The host process cannot be signalled from a function (process-guard.ts) ---------------
+guardProcessKill();
 
 // --- Sealed network: only the emulator on loopback is reachable (network-seal.ts) ------------
 sealNetwork(
