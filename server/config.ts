@@ -46,6 +46,19 @@ export const DEFAULT_CATALOG: Record<string, CatalogItem> = {
   'demo-guide': { id: 'demo-guide', title: '下载清单', body: '示例商户-上线清单PDF', totalFee: 2 },
 };
 
+/**
+ * The catalog item for a caller-sent id, or undefined. Own properties only: a plain object inherits
+ * `constructor`, `toString`, `__proto__`... and `catalog["constructor"]` would be a function, taken
+ * for an item (it wrote a junk failed order).
+ */
+export function catalogItem(
+  catalog: Record<string, CatalogItem>,
+  itemId: string,
+): CatalogItem | undefined {
+  // hasOwnProperty.call, not Object.hasOwn: cloud functions may run on Node 12.
+  return Object.prototype.hasOwnProperty.call(catalog, itemId) ? catalog[itemId] : undefined;
+}
+
 const DEFAULT_ORDER_LIFETIME_MINUTES = 15;
 
 function configError(message: string): AppError {

@@ -1,4 +1,4 @@
-import type { PayConfig } from './config';
+import { catalogItem, type PayConfig } from './config';
 import { AppError, ErrorCodes, toErrorReply, type ErrorReply } from './errors';
 import { callerOpenid, readEvent, requireString } from './input';
 import type { Ledger } from './ledger';
@@ -112,7 +112,7 @@ export async function getContent(
     const input = readEvent('getcontent', event, ['itemId']);
     const itemId = requireString('getcontent', input, 'itemId', ITEM_ID);
     const openid = callerOpenid('getcontent', caller.openid);
-    const item = deps.config.catalog[itemId];
+    const item = catalogItem(deps.config.catalog, itemId);
     const record = item ? await deps.content.getContent(itemId) : undefined;
     if (!item || !record) {
       throw new AppError(ErrorCodes.UNKNOWN_ITEM, `getcontent: unknown itemId "${itemId}"`);

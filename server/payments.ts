@@ -6,7 +6,7 @@ import {
   type PaymentParams,
   type QueryOrderResult,
 } from './cloudpay';
-import type { PayConfig } from './config';
+import { catalogItem, type PayConfig } from './config';
 import { AppError, ErrorCodes, toErrorReply, type ErrorReply } from './errors';
 import { callerOpenid, readEvent, requireString } from './input';
 import type { Ledger, Plan } from './ledger';
@@ -358,7 +358,7 @@ export async function createOrder(
     rejectRecipeFields(event);
     const input = readEvent('userpay', event, ['itemId']);
     const itemId = requireString('userpay', input, 'itemId', ITEM_ID);
-    const item = deps.config.catalog[itemId];
+    const item = catalogItem(deps.config.catalog, itemId);
     if (!item) {
       throw new AppError(ErrorCodes.UNKNOWN_ITEM, `userpay: unknown itemId "${itemId}"`);
     }

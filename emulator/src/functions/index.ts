@@ -481,7 +481,20 @@ export class FunctionsService implements EmulatorService {
 
   routes(app: Hono): void {
     app.post('/functions/:name/invoke', async (c) => {
-      const body = (await c.req.json().catch(() => undefined)) as unknown;
+      // An empty body means "no data"; a body that is not JSON is refused before anything runs
+      // (it used to be read as "no body" and the function ran with {}).
+      const text = await c.req.text();
+      let body: unknown;
+      if (text.trim()) {
+        try {
+          body = JSON.parse(text) as unknown;
+        } catch (err) {
+          throw new EmulatorError(
+            'INVALID_PARAM',
+            `invoke: the request body is not valid JSON (${(err as Error).message}); send {data, openid?, source?}`,
+          );
+        }
+      }
       if (body !== undefined && (!body || typeof body !== 'object' || Array.isArray(body))) {
         throw new EmulatorError(
           'INVALID_PARAM',
