@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { EmulatorEvent } from '../../emulator/src/events';
 import type { InvokeOutcome } from '../../emulator/src/functions';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -63,3 +64,35 @@ test.each(['selfkill', 'parentkill'])(
     expect(health.status).toBe(200);
   },
 );
+
+test('an instance that crashed after main returned is retired: the next call gets a fresh one, and the crash is recorded', async () => {
+  const first = await emu.services.functions.invoke({
+    name: 'latecrash',
+    data: { crashLater: true },
+  });
+  expect(first).toMatchObject({ result: { calls: 1 } });
+  // Wait for the late throw to end the instance, as the emulator reports it.
+  const isCrashWarning = (event: EmulatorEvent): boolean =>
+    event.type === 'emulator.warning' && event.data.invocationId === first.invocationId;
+  const warning = await new Promise<string>((resolve) => {
+    const seen = emu.events.since(0).find(isCrashWarning);
+    if (seen) return resolve(String(seen.data.message));
+    const unsubscribe = emu.events.subscribe((event) => {
+      if (isCrashWarning(event)) {
+        unsubscribe();
+        resolve(String(event.data.message));
+      }
+    });
+  });
+  expect(warning).toMatch(
+    /crashed after main returned \(.*late failure after return.*\); it was retired/,
+  );
+
+  const second = await emu.services.functions.invoke({ name: 'latecrash', data: {} });
+  // A fresh instance: its module state starts over, so the count is 1 again.
+  expect(second).toMatchObject({ result: { calls: 1 } });
+  const [record] = emu.services.functions
+    .invocations({ name: 'latecrash' })
+    .filter((r) => r.invocationId === second.invocationId);
+  expect(record).toMatchObject({ outcome: 'ok', coldStart: true });
+});

@@ -571,6 +571,8 @@ export class FunctionsService implements EmulatorService {
     const pool = this.pool(name);
     for (;;) {
       const warm = pool.idle.pop();
+      // A dead one is retired by retireCrashed; this is a last guard against reusing it.
+      if (warm && warm.state === 'dead') continue;
       if (warm) return { instance: warm, coldStart: false };
       if (pool.all.size < this.ctx.config.maxInstancesPerFunction) break;
       await new Promise<void>((resolve) => pool.waiters.push(resolve));
@@ -586,6 +588,7 @@ export class FunctionsService implements EmulatorService {
         clockOffset: this.clockOffset,
         env: this.instanceEnv(name, id),
         onLog: (invocationId, level, message) => this.log(invocationId, level, message),
+        onIdleCrash: (dead, why) => this.retireCrashed(name, dead, why),
         portTransport:
           this.ctx.config.sdkTransport === 'port'
             ? {
@@ -604,6 +607,24 @@ export class FunctionsService implements EmulatorService {
       return failure;
     }
     return { instance, coldStart: true };
+  }
+
+  /**
+   * An idle instance died (it crashed after `main` returned): take it out of the pool so the next
+   * call starts a fresh one, and record the crash on the invocation that left the work behind.
+   */
+  private retireCrashed(name: string, instance: Instance, why: string): void {
+    const pool = this.pool(name);
+    const at = pool.idle.indexOf(instance);
+    if (at >= 0) pool.idle.splice(at, 1);
+    pool.all.delete(instance);
+    pool.waiters.shift()?.();
+    const record = instance.lastInvocationId
+      ? this.records.get(instance.lastInvocationId)
+      : undefined;
+    const message = `instance ${instance.id} crashed after main returned (${why}); it was retired and the next call starts a fresh instance`;
+    if (record) this.warn(record, message);
+    else this.ctx.events.emit('emulator.warning', { service: 'functions', name, message });
   }
 
   private release(name: string, instance: Instance): void {

@@ -27,6 +27,11 @@ export interface InstanceOptions {
   /** The platform's environment for this instance (per-invocation keys are set per run). */
   env: Record<string, string>;
   onLog(invocationId: string | undefined, level: string, message: string): void;
+  /**
+   * Called when the instance dies while idle, i.e. crashed after `main` returned (a throw in a
+   * timer, say): the pool must retire it, as the cloud replaces a crashed instance.
+   */
+  onIdleCrash(instance: Instance, why: string): void;
   /** Set when SDK requests come over the message port: the emulator's address, their handler. */
   portTransport?: {
     origin: string;
@@ -119,7 +124,9 @@ export class Instance {
       const died = (why: string): void => {
         clearTimeout(timer);
         resolve(why);
+        const wasIdle = this.state === 'idle';
         this.state = 'dead';
+        if (wasIdle) options.onIdleCrash(this, why);
         this.finish({ kind: 'crashed', message: why });
         this.releaseHeld();
       };
