@@ -57,3 +57,67 @@ describe('POST /functions/{name}/invoke with a body that is not JSON', () => {
     expect(await empty.json()).toEqual({ result: { hello: 'world' } });
   });
 });
+
+describe('__proto__ as a field name in a document written through the database', () => {
+  // MongoDB itself would store a field named __proto__; the emulator keeps documents as JavaScript
+  // objects, where assigning that key replaces the prototype and the field vanished silently. We
+  // knowingly differ and refuse it, as MongoDB 4.x refuses `$`-prefixed and dotted names
+  // ("... is not valid for storage."), with the same error; the wording is the emulator's.
+  // (wx-server-sdk's own serializer already turns such a key into inherited fields before sending,
+  // so these writes are sent on the wire the way other clients and tools can send them.)
+  const wire = async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const answer = await fetch(`${emu.url}/admin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await answer.json()) as Record<string, unknown>;
+  };
+  const insert = (doc: string) =>
+    wire({ action: 'database.insertDocument', collectionName: 'ITEMS', data: [doc] });
+  const modify = (id: string, data: string, extra: Record<string, unknown> = {}) =>
+    wire({
+      action: 'database.modifyDocument',
+      collectionName: 'ITEMS',
+      queryType: 'DOC',
+      query: JSON.stringify({ _id: id }),
+      data,
+      ...extra,
+    });
+
+  it('is refused in inserts, replacements and updates, naming the field, and nothing is stored', async () => {
+    expect((await insert('{"_id": "kept", "n": 1}')).code).toBeUndefined();
+    const answers = {
+      top: await insert('{"_id": "p1", "a": 1, "__proto__": {"admin": true}}'),
+      nested: await insert('{"_id": "p2", "a": {"__proto__": {"admin": true}}}'),
+      inArray: await insert('{"_id": "p3", "list": [{"__proto__": {"x": 1}}]}'),
+      set: await modify('p4', '{"__proto__": {"admin": true}, "b": 2}', {
+        merge: false,
+        upsert: true,
+      }),
+      update: await modify('kept', '{"n": 2, "m": {"__proto__": {"admin": true}}}'),
+      path: await modify('kept', '{"$set": {"m.__proto__.admin": true}}'),
+    };
+    const where: Record<keyof typeof answers, string> = {
+      top: '__proto__',
+      nested: 'a.__proto__',
+      inArray: 'list.0.__proto__',
+      set: '__proto__',
+      update: 'm.__proto__',
+      path: 'm.__proto__.admin',
+    };
+    for (const [write, answer] of Object.entries(answers)) {
+      expect({ write, answer }).toEqual({
+        write,
+        answer: expect.objectContaining({
+          code: 'DATABASE_REQUEST_FAILED',
+          message: expect.stringContaining(
+            `The field '__proto__' in '${where[write as keyof typeof answers]}' is not valid for storage`,
+          ),
+        }),
+      });
+    }
+    expect(emu.services.database.store.find('ITEMS', {})).toEqual([{ _id: 'kept', n: 1 }]);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});

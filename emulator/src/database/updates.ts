@@ -3,7 +3,7 @@ import { EmulatorError } from '../errors';
 import type { UpdateSpec } from './store';
 import { clone, sameValue, type Doc } from './values';
 import { MONGO_CONTEXT } from './mingo-context';
-import { checkFieldNames, checkOperandTypes } from './write-checks';
+import { checkFieldNames, checkOperandTypes, checkUpdateFieldNames } from './write-checks';
 
 /** How an update turns a stored document into its next version (mingo's update operators). */
 
@@ -20,6 +20,7 @@ export function applyUpdate(before: Doc, spec: UpdateSpec, filter: Doc): Doc {
     checkFieldNames(spec.doc);
     return { ...clone(spec.doc), _id: before._id };
   }
+  checkUpdateFieldNames(spec.modifier);
   checkOperandTypes(before, spec.modifier);
   const after = clone(before);
   try {

@@ -61,8 +61,26 @@ export function toPlain(value: unknown, now: number): unknown {
     return value;
   }
   const out: Doc = {};
-  for (const key of keys) out[key] = toPlain(record[key], now);
+  for (const key of keys) setOwn(out, key, toPlain(record[key], now));
   return out;
+}
+
+/**
+ * `out[key] = value`, except that a key named `__proto__` stays an own field instead of replacing
+ * the object's prototype (plain assignment dropped it without a word). The write checks then
+ * refuse it by name (write-checks.ts).
+ */
+export function setOwn(out: Doc, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    out[key] = value;
+  }
 }
 
 /** BSON regex options (`imsx`) to a JS RegExp; `x` has no JS equivalent and is refused. */
@@ -92,7 +110,7 @@ export function clone<T>(value: T): T {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Doc = {};
-  for (const [key, item] of Object.entries(value as Doc)) out[key] = clone(item);
+  for (const [key, item] of Object.entries(value as Doc)) setOwn(out, key, clone(item));
   return out as T;
 }
 

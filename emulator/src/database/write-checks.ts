@@ -12,6 +12,57 @@ function isPlainObject(value: unknown): value is Doc {
   return proto === Object.prototype || proto === null;
 }
 
+const PROTO = '__proto__';
+
+/**
+ * A field named `__proto__`. MongoDB would store it; we knowingly differ: documents live here as
+ * JavaScript objects, where that key replaces the prototype and the field silently vanished. It is
+ * refused like the names MongoDB refuses, with the same error code (the wording is ours).
+ */
+function protoField(at: string): EmulatorError {
+  return new EmulatorError(
+    'DATABASE_REQUEST_FAILED',
+    `The field '${PROTO}' in '${at}' is not valid for storage in wxcloud-emulator (JavaScript objects cannot hold it); rename the field.`,
+  );
+}
+
+/**
+ * Field names an update may not write: a path through `__proto__` (`m.__proto__.x`), or a value
+ * holding a `__proto__` field. Checked on the update itself, before mingo applies it (mingo's
+ * assignment would drop the field or touch a prototype).
+ */
+export function checkUpdateFieldNames(modifier: Doc): void {
+  for (const fields of Object.values(modifier)) {
+    if (!isPlainObject(fields)) continue;
+    for (const [path, operand] of Object.entries(fields)) {
+      if (path.split('.').includes(PROTO)) throw protoField(path);
+      if (isPlainObject(operand) || Array.isArray(operand)) {
+        const nested = findProto(operand, path);
+        if (nested) throw protoField(nested);
+      }
+    }
+  }
+}
+
+/** The path of the first `__proto__` field inside `value`, if any. */
+function findProto(value: unknown, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = findProto(item, `${path}.${i}`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key === PROTO) return at;
+    const found = findProto(item, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /**
  * Field names a stored document may not have (MongoDB 4.x storage validation): a name starting
  * with `$` (DollarPrefixedFieldName, "The dollar ($) prefixed field '$x' in '$x' is not valid for
@@ -39,6 +90,7 @@ export function checkFieldNames(doc: Doc): void {
           `The dotted field '${key}' in '${at}' is not valid for storage.`,
         );
       }
+      if (key === PROTO) throw protoField(at);
       walk(item, at);
     }
   };
