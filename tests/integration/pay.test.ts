@@ -194,6 +194,26 @@ describe('unifiedOrder validation through the real SDK', () => {
         baseOrder(tradeNo(), { totalFee: 0 }),
         { returnCode: 'FAIL', returnMsg: /must be at least 1 fen, got 0/ },
       ],
+      // CloudPay.unifiedOrder's table types totalFee as Int (signed 32-bit): at most 2^31 - 1 fen.
+      // WeChat documents no other maximum; the English wording is the emulator's.
+      [
+        'totalFee 1e20',
+        baseOrder('PAYTBIG00001', { totalFee: 1e20 }),
+        {
+          returnCode: 'FAIL',
+          returnMsg: /^total_fee参数错误: total_fee \(totalFee\) must be at most 2147483647 fen/,
+        },
+      ],
+      [
+        'totalFee past 2^53',
+        baseOrder('PAYTBIG00002', { totalFee: 2 ** 53 + 2 }),
+        { returnCode: 'FAIL', returnMsg: /must be at most 2147483647 fen.*got 9007199254740994/ },
+      ],
+      [
+        'totalFee one past Int',
+        baseOrder('PAYTBIG00003', { totalFee: 2 ** 31 }),
+        { returnCode: 'FAIL', returnMsg: /must be at most 2147483647 fen.*got 2147483648/ },
+      ],
       [
         'timeExpire too soon',
         baseOrder(tradeNo(), { timeExpire: '20000101000000' }),
@@ -262,6 +282,11 @@ describe('unifiedOrder validation through the real SDK', () => {
       const got = Object.keys(expected).map((key) => [key, answer[key]]);
       expect({ name, ...Object.fromEntries(got) }).toEqual({ name, ...Object.fromEntries(wanted) });
     });
+    // Refused amounts left no order behind.
+    for (const refused of ['PAYTBIG00001', 'PAYTBIG00002', 'PAYTBIG00003']) {
+      const { status } = await control('GET', `/pay/orders/${refused}`);
+      expect(status).toBe(404);
+    }
     // The SDK overwrites WeChat's err_code with its own errCode: 0; only errCodeDes survives.
     expect(answers.at(-1)).toMatchObject({ errCode: 0, errMsg: 'cloudPay.unifiedOrder:ok' });
   });

@@ -29,6 +29,15 @@ function label(field: string): string {
   return `${field} (${camel(field)})`;
 }
 
+/**
+ * The largest amount a WeChat Pay amount field holds. The unifiedOrder and refund parameter tables
+ * (CloudPay.unifiedOrder: "总金额 totalFee 是 Int"; pay/unifiedorder: "total_fee 是 Int 订单总金额，
+ * 单位为分") type amounts as Int, a signed 32-bit integer: at most 2^31 - 1 fen. The docs state no
+ * other maximum, so we take the type's bound; 1e20 or anything past 2^53 (not even an exact
+ * integer in JSON) is refused as an invalid parameter instead of being stored.
+ */
+export const MAX_FEN = 2 ** 31 - 1;
+
 /** A required, non-empty string of at most `max` characters. */
 export function requireString(data: Wire, field: string, max: number, hint = ''): string {
   const value = data[field];
@@ -93,6 +102,11 @@ export function requireFen(data: Wire, field: string): number {
   }
   if (value <= 0) {
     throw protocolFailure(`${field}参数错误: ${label(field)} must be at least 1 fen, got ${value}`);
+  }
+  if (value > MAX_FEN) {
+    throw protocolFailure(
+      `${field}参数错误: ${label(field)} must be at most ${MAX_FEN} fen (WeChat Pay's Int), got ${value}`,
+    );
   }
   return value;
 }
