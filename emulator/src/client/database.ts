@@ -13,6 +13,7 @@
 import { Db } from '@cloudbase/database';
 import { withCallbacks, wxError, type WxCallbacks, type WxError, type WxReturn } from './callbacks';
 import { HttpClient, isRecord } from './http';
+import { guardInitWatchRejections, onErrorOnce } from './watch-errors';
 
 /** The mini-program client's default and maximum page size for get() (the server SDK's is 100/1000). */
 export const CLIENT_MAX_LIMIT = 20;
@@ -166,7 +167,9 @@ function startWatch(
       first = false;
       options.onChange(snapshot);
     };
-    listener = open({ onChange, onError: options.onError });
+    // A refused watch reports once and rejects nothing (watch-errors.ts).
+    guardInitWatchRejections();
+    listener = open({ onChange, onError: onErrorOnce(options.onError) });
     slot.ws = statics.ws;
   } finally {
     statics.ws = saved;
