@@ -128,13 +128,20 @@ export class DatabaseService implements EmulatorService {
     // A rule outside the emulated subset stops the start, naming the file, rule and token.
     this.ruleEngine.load(this.declared);
     if (!this.ctx.config.inMemory) this.openDataDir(this.ctx.config.dataDir);
-    for (const store of [this.store, ...[...this.otherEnvs.values()].map((e) => e.store)]) {
-      for (const declaration of this.declared) {
-        store.createCollection(declaration.name, {
-          rules: declaration.rules,
-          indexes: declaration.indexes,
-        });
+    try {
+      // A unique index declared over stored duplicates stops the start here (store.ts).
+      for (const store of [this.store, ...[...this.otherEnvs.values()].map((e) => e.store)]) {
+        for (const declaration of this.declared) {
+          store.createCollection(declaration.name, {
+            rules: declaration.rules,
+            indexes: declaration.indexes,
+          });
+        }
       }
+    } catch (err) {
+      // The emulator stops only the services that started; this one releases its data dir.
+      await this.stop();
+      throw err;
     }
     applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
     this.realtime.start();

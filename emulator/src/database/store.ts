@@ -540,10 +540,13 @@ export class Store {
 
   /** Declares a collection's indexes (at start, after the journal replay) and builds them. */
   private setIndexes(collection: Collection, specs: IndexSpec[]): void {
-    collection.indexes = specs.map((spec) => new CollectionIndex(clone(spec)));
+    const indexes = specs.map((spec) => new CollectionIndex(clone(spec)));
     for (const [id, doc] of collection.docs) {
-      for (const index of collection.indexes) index.add(id, doc);
+      for (const index of indexes) index.add(id, doc);
     }
+    // Checked before the indexes replace the old ones: a refused declaration changes nothing.
+    for (const index of indexes) if (index.spec.unique) refuseDuplicates(collection, index);
+    collection.indexes = indexes;
   }
 
   /**
@@ -661,6 +664,35 @@ function isExactHit(doc: Doc, filter: Doc): boolean {
 }
 
 /** MongoDB's duplicate-key message, under the platform's generic database failure code. */
+/**
+ * A unique index cannot be declared over documents that already share a key: MongoDB's
+ * createIndex fails with E11000 in that case (manual, "Unique Indexes": "MongoDB cannot create a
+ * unique index on the specified index field(s) if the collection already contains data that would
+ * violate the unique constraint"); a missing field counts as null, as in checkUnique. The wording
+ * past "E11000" is the emulator's, naming the duplicates so they can be fixed.
+ */
+function refuseDuplicates(collection: Collection, index: CollectionIndex): void {
+  const byKey = new Map<string, DocId[]>();
+  for (const [id, doc] of collection.docs) {
+    const key = index.keysOf(doc).join('\u0000');
+    const ids = byKey.get(key);
+    if (ids) ids.push(id);
+    else byKey.set(key, [id]);
+  }
+  const clashes = [...byKey.values()].filter((ids) => ids.length > 1);
+  if (!clashes.length) return;
+  const shown = clashes.slice(0, 5).map((ids) => {
+    const doc = collection.docs.get(ids[0]) as Doc;
+    const key = Object.fromEntries(index.fields.map((f) => [f, fieldValue(doc, f)]));
+    return `${toCanonical(key)} held by _id ${ids.map((id) => JSON.stringify(id)).join(', ')}`;
+  });
+  const more = clashes.length > shown.length ? `; and ${clashes.length - shown.length} more` : '';
+  throw new EmulatorError(
+    'INVALID_PARAM',
+    `E11000 cannot declare unique index ${index.spec.name} on ${collection.name} (database/${collection.name}.json): documents already share a key: ${shown.join('; ')}${more}. Remove or change the duplicates, or drop "unique"`,
+  );
+}
+
 function duplicateKey(collection: string, index: string, key: Doc): EmulatorError {
   return new EmulatorError(
     'DATABASE_REQUEST_FAILED',
