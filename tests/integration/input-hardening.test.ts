@@ -120,4 +120,19 @@ describe('__proto__ as a field name in a document written through the database',
     expect(emu.services.database.store.find('ITEMS', {})).toEqual([{ _id: 'kept', n: 1 }]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
+
+  it('is refused in POST /database/import too, and the import changes nothing', async () => {
+    const store = emu.services.database.store;
+    const before = store.find('ITEMS', {});
+    const answer = await fetch(`${emu.url}/emulator/v1/database/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"format": "wxcloud-emulator-database", "version": 1, "collections": {"ITEMS": [{"_id": "i1", "x": {"__proto__": {"admin": true}}}]}}`,
+    });
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { error: { message: string } }).error.message).toContain(
+      "The field '__proto__' in 'x.__proto__' is not valid for storage",
+    );
+    expect(store.find('ITEMS', {})).toEqual(before);
+  });
 });

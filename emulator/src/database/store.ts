@@ -442,6 +442,8 @@ export class Store {
           );
         }
         seen.add(doc._id);
+        // The names a write may not store may not arrive by import either (`$`, dots, __proto__).
+        checkFieldNames(doc);
         const existing = removed.get(doc._id);
         if (existing) {
           existing.after = clone(doc);
