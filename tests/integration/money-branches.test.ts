@@ -9,7 +9,7 @@ import { runWithSdk } from '../support/sdk';
  * "WeChat Pay disagreeing"). Status values are WeChat Pay v2's: queryOrder `trade_state`,
  * `err_code` ORDERNOTEXIST; queryRefund `refund_status_$n` SUCCESS / REFUNDCLOSE / CHANGE
  * (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php, chapters 9_2 and 9_5). The app's errmsg texts
- * are this project's own (server/payments.ts), not the platform's.
+ * are this project's own (server/, e.g. pay-callback.ts), not the platform's.
  */
 
 interface Order {
