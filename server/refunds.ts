@@ -1,4 +1,4 @@
-import { ensureSuccess, refundAt } from './cloudpay';
+import { ensureSuccess, refundAt, type QueryRefundResult } from './cloudpay';
 import { AppError, ErrorCodes, toErrorReply, type ErrorReply } from './errors';
 import { callerOpenid, readEvent, requireString } from './input';
 import { transition } from './order-state';
@@ -120,7 +120,24 @@ export async function handleRefundCallback(
   }
 }
 
-/** Asks queryRefund about the order's refund and applies it; returns the refund status seen. */
+/**
+ * Which of the order's refunds decides it. A refund that succeeded, ours or one made by hand on the
+ * merchant platform, sent the money back: the order is refunded whatever the others say. Otherwise
+ * ours decides (closed or changed: back to paid; processing: wait), or the only refund there is.
+ */
+function decidingRefund(result: QueryRefundResult, ours: string): DecidingRefund | undefined {
+  const count = Number(result.refundCount ?? 0);
+  const refunds = Array.from({ length: count }, (_, i) => refundAt(result, i));
+  return (
+    refunds.find((r) => r.refundStatus === 'SUCCESS') ??
+    refunds.find((r) => r.outRefundNo === ours) ??
+    (count === 1 ? refunds[0] : undefined)
+  );
+}
+
+type DecidingRefund = ReturnType<typeof refundAt>;
+
+/** Asks queryRefund about the order's refunds and applies them; returns the refund status seen. */
 export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Promise<string> {
   const result = ensureSuccess(
     'queryRefund',
@@ -130,13 +147,9 @@ export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Prom
       outTradeNo: order.tradeno,
     }),
   );
-  const count = Number(result.refundCount ?? 0);
   const ours = refundNoFor(order.tradeno);
-  let status: string = 'NONE';
-  for (let i = 0; i < count; i++) {
-    const refund = refundAt(result, i);
-    if (refund.outRefundNo === ours || count === 1) status = refund.refundStatus ?? 'UNKNOWN';
-  }
+  const refund = decidingRefund(result, ours);
+  const status: string = refund ? (refund.refundStatus ?? 'UNKNOWN') : 'NONE';
   const now = deps.now();
   if (status === 'SUCCESS') {
     await applyEvent(
@@ -144,9 +157,12 @@ export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Prom
       order.tradeno,
       'REFUND_SUCCEEDED',
       'refundnotify',
+      // The refund that returned the money (ours, or one made on the merchant platform).
       (o) => ({
         refund: {
-          ...(o.refund ?? { outRefundNo: ours, refundFee: o.totalfee, requestedAt: now }),
+          outRefundNo: refund?.outRefundNo ?? ours,
+          refundFee: refund?.refundFee ?? o.totalfee,
+          requestedAt: o.refund?.requestedAt ?? now,
           refundedAt: now,
         },
       }),

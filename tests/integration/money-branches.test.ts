@@ -254,4 +254,24 @@ describe('refunds that do not end SUCCESS, and refunds outside the app', () => {
     expect(await stored(tradeno)).toMatchObject({ status: 'refunded' });
     expect(await unlocks()).toEqual([]);
   });
+
+  it('ours closed, then a refund on the merchant platform succeeds: refunded, unlock revoked', async () => {
+    const { tradeno, docid } = await paid();
+    await faults({ refunds: [{ status: 'REFUNDCLOSE', outTradeNo: tradeno }] });
+    expect(await refund(docid)).toMatchObject({ status: 'refunding' });
+    await settleRefunds();
+    expect(await stored(tradeno)).toMatchObject({ status: 'paid' });
+    // The shop refunds by hand instead: queryRefund lists ours (closed) first, then this one.
+    await control(emu, 'POST', `/pay/orders/${tradeno}/refund`, {
+      functionName: 'payrefundnotify',
+    });
+    await settleRefunds();
+    const refunds = emu.services.pay.getOrder(tradeno)?.refunds ?? [];
+    expect(refunds.map((r) => [r.source, r.status])).toEqual([
+      ['API', 'REFUNDCLOSE'],
+      ['VENDOR_PLATFORM', 'SUCCESS'],
+    ]);
+    expect(await stored(tradeno)).toMatchObject({ status: 'refunded' });
+    expect(await unlocks()).toEqual([]);
+  });
 });
