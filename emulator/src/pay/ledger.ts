@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Journal } from '../database/journal';
+import { Journal, type JournalOptions } from '../database/journal';
 import type { JournalEntry } from '../database/store';
 import type { Order } from './model';
 
@@ -37,9 +37,12 @@ export class PayLedger {
   constructor(
     dataDir: string,
     private readonly warn: (message: string) => void,
+    /** The write(2) seam, for tests that inject a full disk. */
+    writeSync?: JournalOptions['writeSync'],
   ) {
     this.journal = new Journal(dataDir, {
       warn,
+      ...(writeSync ? { writeSync } : {}),
       file: path.join(dataDir, 'database', PAY_JOURNAL_FILE),
     });
   }
