@@ -11,6 +11,8 @@
  *                                  the issue-18 figures (throughput.ts): paid orders/s and emulator
  *                                  CPU per order with the users in another process, a growth run,
  *                                  the per-request figure; with --baseline, before/after ratios
+ *   npm run bench -- --throughput --separate --profile [--users 100 --repeats 3]
+ *                                  the emulator's CPU per paid order split by component (profile.ts)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +26,8 @@ import { measureCost, runUsers, type RunResult } from './loop';
 import { Probe } from './meter';
 import { measurePage } from './page';
 import { printReport, type BenchReport } from './report';
-import { printThroughput, runThroughput } from './throughput';
+import { runProfile } from './profile';
+import { payBatch, printThroughput, runThroughput } from './throughput';
 import { measureStartup, startFixtureEmulator } from './startup';
 import { median, medianOfSummaries } from './stats';
 
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       users: { type: 'string', default: '100' },
       repeats: { type: 'string', default: '3' },
       'sdk-transport': { type: 'string' },
+      profile: { type: 'boolean', default: false },
     },
   });
   if (values.throughput) {
@@ -248,6 +252,19 @@ async function throughputMode(values: Record<string, string | boolean | undefine
   }
   const realtimeLogs = quietRealtimeLogs();
   const loadAtStart = os.loadavg();
+  if (values.profile) {
+    if (!options.separate)
+      throw new Error('--profile needs --separate (it profiles the emulator process)');
+    const table = await runProfile({ ...options, payBatch, projectDir: ROOT });
+    const out = path.join(ROOT, 'bench/results/profile.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), loadAtStart, users: options.users, repeats: options.repeats, table }, null, 2)}\n`,
+    );
+    process.stdout.write(`\nwritten ${path.relative(ROOT, out)}\n`);
+    return;
+  }
   const sides = await runThroughput(options);
   const lines = printThroughput(sides, options);
   const out = path.join(ROOT, 'bench/results/throughput.json');
