@@ -202,9 +202,9 @@ function snapshot(order: Order): () => void {
   const top = { ...order, decisions: [...order.decisions], refunds: [...order.refunds] };
   const refunds = order.refunds.map((r) => ({ refund: r, fields: { ...r } }));
   const restore = <T extends object>(target: T, fields: T): void => {
-    for (const key of Object.keys(target)) {
-      if (!(key in fields)) delete (target as Record<string, unknown>)[key];
-    }
+    // Fields the change added (paidAt, a notification...) go; Reflect, as the keys are dynamic.
+    for (const key of Object.keys(target))
+      if (!(key in fields)) Reflect.deleteProperty(target, key);
     Object.assign(target, fields);
   };
   return () => {
