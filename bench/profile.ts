@@ -87,18 +87,25 @@ class SourceResolver {
   private maps = new Map<string, SourceMap | null>();
 
   resolve(frame: CallFrame): string {
+    return this.locate(frame).source;
+  }
+
+  /** The original source file and 1-based line of a frame (the bundle's own when unmapped). */
+  locate(frame: CallFrame): { source: string; line: number } {
     const file = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
-    if (!file.startsWith('/')) return file;
+    const generated = { source: file, line: frame.lineNumber + 1 };
+    if (!file.startsWith('/')) return generated;
     const map = this.mapOf(file);
-    if (!map) return file;
+    if (!map) return generated;
     const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
       originalSource?: string;
+      originalLine?: number;
     };
-    if (!entry.originalSource) return file;
+    if (!entry.originalSource) return generated;
     const source = entry.originalSource.startsWith('file://')
       ? fileURLToPath(entry.originalSource)
       : path.resolve(path.dirname(file), entry.originalSource);
-    return source;
+    return { source, line: (entry.originalLine ?? frame.lineNumber) + 1 };
   }
 
   private mapOf(file: string): SourceMap | null {
@@ -160,11 +167,12 @@ export function summariseProfile(
   const label = (id: number): string => {
     const f = byId.get(id)?.callFrame;
     if (!f) return '?';
-    const src = f.url ? resolver.resolve(f) : '';
-    const short = src
+    if (!f.url) return f.functionName;
+    const { source, line } = resolver.locate(f);
+    const short = source
       .replace(/^.*\/node_modules\//, '')
       .replace(/^.*\/(emulator\/src|cloudfunctions)\//, '$1/');
-    return `${f.functionName || '(anonymous)'} ${short}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    return `${f.functionName || '(anonymous)'} ${short}:${line}`;
   };
   const { samples, timeDeltas } = profile;
   const interval = medianOf(timeDeltas.slice(1)) / 1000;
@@ -200,39 +208,43 @@ function medianOf(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
+/** What runs under the profiler: a warm-up, then the measured work, counted in `unit`s. */
+export interface Workload {
+  unit: string;
+  projectDir: string;
+  warmUp(url: string): Promise<void>;
+  /** One measured round; resolves with how many units it completed. */
+  round(url: string): Promise<number>;
+}
+
 export interface ProfileOptions {
-  users: number;
   repeats: number;
   extraArgs: string[];
   progress: (line: string) => void;
-  payBatch: (url: string, users: number) => Promise<{ completed: number; failed: number }>;
-  projectDir: string;
 }
 
-/** Runs `repeats` batches of `users` orders under the profiler and prints the split by component. */
-export async function runProfile(options: ProfileOptions): Promise<string[]> {
+/** Runs the workload `repeats` times under the profiler and prints the split by component. */
+export async function runProfile(workload: Workload, options: ProfileOptions): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-profile-'));
   const emu = await startSeparate(
     path.resolve(__dirname, '..'),
-    options.projectDir,
+    workload.projectDir,
     options.extraArgs,
     ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', dir],
   );
-  let orders = 0;
+  let units = 0;
   let from = 0;
   let to = 0;
   let procCpu = 0;
   try {
     // Start every instance and let the JIT settle before the window opens.
-    for (let i = 0; i < 2; i++) await options.payBatch(emu.url, options.users);
+    await workload.warmUp(emu.url);
     await emu.reset();
     const cpuStart = emu.cpuMs();
     from = Number(process.hrtime.bigint() / 1000n);
     for (let r = 0; r < options.repeats; r++) {
-      const batch = await options.payBatch(emu.url, options.users);
-      if (batch.failed) throw new Error(`${batch.failed} orders failed under the profiler`);
-      orders += batch.completed;
-      options.progress(`profiled ${orders} orders (load ${loadAverage()})`);
+      units += await workload.round(emu.url);
+      options.progress(`profiled ${units} ${workload.unit}s (load ${loadAverage()})`);
       await emu.reset();
     }
     to = Number(process.hrtime.bigint() / 1000n);
@@ -253,10 +265,15 @@ export async function runProfile(options: ProfileOptions): Promise<string[]> {
       ),
     );
   fs.rmSync(dir, { recursive: true, force: true });
-  return printProfile(threads, orders, procCpu);
+  return printProfile(threads, units, workload.unit, procCpu);
 }
 
-function printProfile(threads: ThreadSummary[], orders: number, procCpuMs: number): string[] {
+function printProfile(
+  threads: ThreadSummary[],
+  orders: number,
+  unit: string,
+  procCpuMs: number,
+): string[] {
   const lines: string[] = [];
   const out = (line: string): void => {
     lines.push(line);
@@ -273,10 +290,10 @@ function printProfile(threads: ThreadSummary[], orders: number, procCpuMs: numbe
   const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
   const total = sum(main) + sum(workers);
   out(
-    `\nEmulator CPU per paid order by component (V8 sampling profiler, ${orders} orders, self time; builtins count as their caller's)`,
+    `\nEmulator CPU per ${unit} by component (V8 sampling profiler, ${orders} ${unit}s, self time; builtins count as their caller's)`,
   );
   out(
-    `  sampled ${(total / orders).toFixed(1)} ms/order (main ${(sum(main) / orders).toFixed(1)}, workers ${(sum(workers) / orders).toFixed(1)}); /proc says ${(procCpuMs / orders).toFixed(1)} ms/order for the process (profiler overhead included)`,
+    `  sampled ${(total / orders).toFixed(1)} ms/${unit} (main ${(sum(main) / orders).toFixed(1)}, workers ${(sum(workers) / orders).toFixed(1)}); /proc says ${(procCpuMs / orders).toFixed(1)} ms/${unit} for the process (profiler overhead included)`,
   );
   const names = [...new Set([...Object.keys(main), ...Object.keys(workers)])].sort(
     (a, b) => (main[b] ?? 0) + (workers[b] ?? 0) - ((main[a] ?? 0) + (workers[a] ?? 0)),
@@ -297,16 +314,59 @@ function printProfile(threads: ThreadSummary[], orders: number, procCpuMs: numbe
     for (const [k, v] of Object.entries(t.byFunction))
       hot[`${where}  ${k}`] = (hot[`${where}  ${k}`] ?? 0) + v;
   }
-  out('  hottest functions (self ms/order):');
+  out(`  hottest functions (self ms/${unit}):`);
   for (const [k, v] of Object.entries(hot)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 25))
     out(`    ${(v / orders).toFixed(2).padStart(6)}  ${k}`);
   out(
-    `  by thread (ms/order): ${Object.entries(perThread)
+    `  by thread (ms/${unit}): ${Object.entries(perThread)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${(v / orders).toFixed(2)}`)
       .join(', ')}`,
   );
   return lines;
+}
+
+type PayBatch = (url: string, users: number) => Promise<{ completed: number; failed: number }>;
+
+/** Paid orders, `users` at a time, as the throughput figure runs them. */
+export function orderWorkload(projectDir: string, users: number, payBatch: PayBatch): Workload {
+  return {
+    unit: 'order',
+    projectDir,
+    warmUp: async (url) => {
+      for (let i = 0; i < 2; i++) await payBatch(url, users);
+    },
+    round: async (url) => {
+      const batch = await payBatch(url, users);
+      if (batch.failed) throw new Error(`${batch.failed} orders failed under the profiler`);
+      return batch.completed;
+    },
+  };
+}
+
+/** Warm invocations of the no-op fixture function over the control API, one after the other. */
+export function invokeWorkload(fixtureProject: string): Workload {
+  const invokeNoop = async (url: string): Promise<void> => {
+    const res = await fetch(`${url}/emulator/v1/functions/noop/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"data":{}}',
+    });
+    if (!res.ok) throw new Error(`noop invoke answered ${res.status}`);
+    await res.arrayBuffer();
+  };
+  const ROUND = 500;
+  return {
+    unit: 'invocation',
+    projectDir: fixtureProject,
+    warmUp: async (url) => {
+      for (let i = 0; i < ROUND; i++) await invokeNoop(url);
+    },
+    round: async (url) => {
+      for (let i = 0; i < ROUND; i++) await invokeNoop(url);
+      return ROUND;
+    },
+  };
 }
