@@ -6,6 +6,7 @@
  * replays them to a new connection).
  */
 
+import { chooseEnv, chosenEnv, withEnv } from './env-choice';
 import { recordStorageDenial, renderStorage } from './storage-panel';
 
 type Json = Record<string, unknown>;
@@ -76,11 +77,16 @@ function details(key: string, summary: Child[], ...body: Child[]): HTMLElement {
 async function renderHealth(): Promise<void> {
   const health = await api<{
     envId: string;
+    envIds: string[];
     appid: string;
     mchId: string;
     clock: { now: string; offsetMs: number };
   }>('GET', '/health');
-  el('env').textContent = `env ${health.envId} · appid ${health.appid} · 商户号 ${health.mchId}`;
+  el('env').replaceChildren(
+    'env ',
+    envSelect(health.envId, health.envIds),
+    ` · appid ${health.appid} · 商户号 ${health.mchId}`,
+  );
   clockReading = {
     emulated: Date.parse(health.clock.now),
     at: Date.now(),
@@ -94,6 +100,26 @@ async function renderHealth(): Promise<void> {
   el('faults').textContent = pending.callbacks.length
     ? pending.callbacks.map((f) => `${f.action} ×${f.count}`).join(', ')
     : 'none pending';
+}
+
+/**
+ * The env the data panels show: the default env's id alone, or, when the emulator hosts several,
+ * a select that switches collections, documents, files and invocations to another env.
+ */
+function envSelect(defaultEnv: string, envIds: string[]): Node {
+  if (envIds.length < 2) return document.createTextNode(defaultEnv);
+  const select = h(
+    'select',
+    { 'data-role': 'env-select', 'aria-label': 'env shown' },
+    ...envIds.map((id) => h('option', { value: id === defaultEnv ? '' : id }, id)),
+  ) as HTMLSelectElement;
+  select.value = chosenEnv();
+  select.addEventListener('change', () => {
+    chooseEnv(select.value);
+    selected = undefined;
+    refresh('invocations', 'collections', 'storage');
+  });
+  return select;
 }
 
 /**
@@ -350,7 +376,10 @@ function filterSelect(role: string, label: string, values: string[], current: st
 }
 
 async function renderInvocations(): Promise<void> {
-  const { invocations } = await api<{ invocations: Json[] }>('GET', '/functions/invocations');
+  const { invocations } = await api<{ invocations: Json[] }>(
+    'GET',
+    withEnv('/functions/invocations'),
+  );
   const box = el('invocations');
   if (!invocations.length) {
     box.replaceChildren(empty('No invocations yet.'));
@@ -406,7 +435,7 @@ let selected: string | undefined;
 async function renderCollections(): Promise<void> {
   const { collections } = await api<{
     collections: { name: string; count: number; permission: string }[];
-  }>('GET', '/collections');
+  }>('GET', withEnv('/collections'));
   if (!selected || !collections.some((c) => c.name === selected)) selected = collections[0]?.name;
   el('collections').replaceChildren(
     ...collections.map((c) => {
@@ -437,7 +466,7 @@ async function renderDocuments(): Promise<void> {
   }
   const { documents } = await api<{ documents: Json[] }>(
     'GET',
-    `/collections/${encodeURIComponent(selected)}/documents`,
+    withEnv(`/collections/${encodeURIComponent(selected)}/documents`),
   );
   if (!documents.length) {
     box.replaceChildren(empty(`${selected} is empty.`));

@@ -5,6 +5,7 @@
  * which bypass permissions as the cloud console does). console.ts calls `renderStorage` when a
  * storage event arrives and `recordStorageDenial` for each `storage.denied` event.
  */
+import { withEnv } from './env-choice';
 
 interface StoredFile {
   fileID: string;
@@ -33,12 +34,12 @@ function size(bytes: number): string {
 }
 
 const fileUrl = (cloudPath: string): string =>
-  `/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`;
+  withEnv(`/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`);
 
 export async function renderStorage(): Promise<void> {
   const target = box('storage-files');
   if (!target) return;
-  const response = await fetch('/emulator/v1/storage/files');
+  const response = await fetch(withEnv('/emulator/v1/storage/files'));
   if (!response.ok) throw new Error(`storage/files answered ${response.status}`);
   const { files } = (await response.json()) as { files: StoredFile[] };
   if (!files.length) {
