@@ -1,0 +1,455 @@
+import type { QueryOrderResult, TradeState } from '../../server/cloudpay';
+import { ErrorCodes } from '../../server/errors';
+import {
+  ACK,
+  createOrder,
+  expireOrders,
+  handlePaymentCallback,
+  handleRefundCallback,
+  queryForUser,
+  reconcile,
+  requestRefund,
+} from '../../server/payments';
+import { ADMIN, ALICE, WECHAT, paidOrder, setup } from './support/payment-world';
+
+/**
+ * The edges of userpay, payquery, payexpire and the two callbacks that `npm run mutation` found
+ * unpinned: which trade states end or reuse an order, WeChat's 5-minute rule, what a callback
+ * answers when it cannot record, and the error a user gets. Trade states and err_code_des are
+ * WeChat Pay v2's (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php: queryOrder 9_2 trade_state
+ * SUCCESS / REFUND / NOTPAY / CLOSED / REVOKED / USERPAYING / PAYERROR, SYSTEMERROR 系统超时;
+ * closeOrder 9_3 ORDERCLOSED 订单已关闭). The errmsg texts are this project's own (server/).
+ */
+
+type World = ReturnType<typeof setup>;
+
+async function openOrder(t: World) {
+  const reply = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+  if (!('tradeno' in reply)) throw new Error(`no order: ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+function recorded(t: World, tradeno: string) {
+  const order = t.ledger.orders.get(tradeno);
+  if (!order) throw new Error(`no order ${tradeno}`);
+  return order;
+}
+
+/** WeChat Pay's side of the order moves on its own (the user in the pay sheet, a reversal). */
+function wechatState(t: World, tradeno: string, state: TradeState) {
+  const order = t.pay.orders.get(tradeno);
+  if (!order) throw new Error(`WeChat Pay has no ${tradeno}`);
+  order.state = state;
+  if (state === 'SUCCESS' || state === 'REFUND') order.transactionId = `42000${tradeno}`;
+}
+
+/** The next queryOrder answers FAIL with WeChat Pay's description. */
+function queryOrderFails(t: World, errCodeDes: string) {
+  const answer: QueryOrderResult = {
+    errCode: 0,
+    errMsg: 'ok',
+    returnCode: 'SUCCESS',
+    resultCode: 'FAIL',
+    errCodeDes,
+  };
+  jest.spyOn(t.pay, 'queryOrder').mockResolvedValueOnce(answer);
+}
+
+describe('reconcile: what each trade state does to a pending order', () => {
+  it('REFUND (paid, then refunded at WeChat): the payment is recorded, the refund comes by its own notification', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    wechatState(t, order.tradeno, 'REFUND');
+    expect(await reconcile(t.deps, recorded(t, order.tradeno), 'query')).toBe('REFUND');
+    expect(recorded(t, order.tradeno)).toMatchObject({ status: 'paid', paystatus: 1 });
+  });
+
+  it.each(['CLOSED', 'REVOKED'] as const)(
+    '%s: the order is closed, when it was closed recorded',
+    async (state) => {
+      const t = setup();
+      const order = await openOrder(t);
+      t.advance(1000);
+      wechatState(t, order.tradeno, state);
+      expect(await reconcile(t.deps, recorded(t, order.tradeno), 'query')).toBe(state);
+      expect(recorded(t, order.tradeno)).toMatchObject({
+        status: 'closed',
+        closedAt: t.deps.now(),
+        history: [{ to: 'closed', by: 'query' }],
+      });
+    },
+  );
+
+  it('a queryOrder failure other than ORDERNOTEXIST is thrown, the order stays pending', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    queryOrderFails(t, '系统超时');
+    await expect(reconcile(t.deps, recorded(t, order.tradeno), 'query')).rejects.toThrow(
+      'cloudPay.queryOrder failed: 系统超时',
+    );
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+
+  it('ORDERNOTEXIST for an order no longer pending is thrown, never a failed order', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    queryOrderFails(t, '此交易订单号不存在');
+    await expect(reconcile(t.deps, recorded(t, order.tradeno), 'query')).rejects.toThrow(
+      'cloudPay.queryOrder failed: 此交易订单号不存在',
+    );
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+  });
+});
+
+describe('userpay: a second tap', () => {
+  it('reuses the open order while it has at least a minute left to pay', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    t.advance(t.deps.config.orderLifetimeMs - 60_000);
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual(first);
+  });
+
+  it('ends it with less than a minute left, and opens a new one', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    t.advance(t.deps.config.orderLifetimeMs - 60_000 + 1);
+    const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+    expect(second).toMatchObject({ tradeno: expect.any(String) });
+    expect(second).not.toEqual(first);
+    expect(recorded(t, first.tradeno).status).toBe('closed');
+    expect(t.pay.count('closeOrder')).toBe(1);
+  });
+
+  it.each(['USERPAYING', 'PAYERROR'] as const)(
+    'a reusable order WeChat reports %s is reused, never charged twice',
+    async (state) => {
+      const t = setup();
+      const first = await openOrder(t);
+      wechatState(t, first.tradeno, state);
+      expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual(first);
+      expect(t.pay.count('unifiedOrder')).toBe(1);
+    },
+  );
+
+  it.each(['USERPAYING', 'PAYERROR'] as const)(
+    'a stale order WeChat reports %s is closed at WeChat before a new one is opened',
+    async (state) => {
+      const t = setup();
+      const first = await openOrder(t);
+      wechatState(t, first.tradeno, state);
+      t.advance(t.deps.config.orderLifetimeMs);
+      const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+      expect(second).toMatchObject({ tradeno: expect.any(String) });
+      expect(second).not.toEqual(first);
+      expect(t.pay.count('closeOrder')).toBe(1);
+      expect(recorded(t, first.tradeno).status).toBe('closed');
+    },
+  );
+
+  it('a stale order WeChat already closed is not closed again (WeChat would answer ORDERCLOSED)', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    wechatState(t, first.tradeno, 'CLOSED');
+    t.advance(t.deps.config.orderLifetimeMs);
+    const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+    expect(second).toMatchObject({ tradeno: expect.any(String) });
+    expect(t.pay.count('closeOrder')).toBe(0);
+    expect(recorded(t, first.tradeno).status).toBe('closed');
+  });
+
+  it('a stale order found REFUND: the payment is honoured, unlocked, no new order', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    wechatState(t, first.tradeno, 'REFUND');
+    t.advance(t.deps.config.orderLifetimeMs);
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      unlocked: true,
+    });
+    expect(t.pay.count('unifiedOrder')).toBe(1);
+  });
+
+  it("closeOrder refused for a stale order: the user is told WeChat Pay's call failed", async () => {
+    const t = setup();
+    await openOrder(t);
+    t.advance(t.deps.config.orderLifetimeMs);
+    jest.spyOn(t.pay, 'closeOrder').mockResolvedValueOnce({
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'FAIL',
+      errCodeDes: '系统错误',
+    });
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.INTERNAL,
+      errmsg: '服务器繁忙，请稍后重试 (internal error)',
+    });
+    expect(t.pay.count('unifiedOrder')).toBe(1);
+  });
+});
+
+describe('userpay: an order whose unifiedOrder never answered', () => {
+  async function orderWithoutPayment(t: World) {
+    const first = await openOrder(t);
+    // What a function killed between the insert and savePrepay leaves behind.
+    t.ledger.orders.set(first.tradeno, { ...recorded(t, first.tradeno), uniOrder: null });
+    return first;
+  }
+
+  it("within WeChat's first 5 minutes it cannot be closed: the user is asked to wait", async () => {
+    const t = setup();
+    const first = await orderWithoutPayment(t);
+    t.advance(60_000);
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.ORDER_NOT_PAYABLE,
+      errmsg: '上一笔订单尚未结束，请稍后再试 (previous order still open)',
+    });
+    expect(t.pay.count('closeOrder')).toBe(0);
+    expect(recorded(t, first.tradeno).status).toBe('pending');
+  });
+
+  it('after 5 minutes it is closed at WeChat and a new order opened', async () => {
+    const t = setup();
+    const first = await orderWithoutPayment(t);
+    t.advance(5 * 60_000);
+    const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+    expect(second).toMatchObject({ tradeno: expect.any(String) });
+    expect(second).not.toEqual(first);
+    expect(t.pay.count('closeOrder')).toBe(1);
+    expect(recorded(t, first.tradeno)).toMatchObject({ status: 'closed' });
+  });
+
+  it.each(['SUCCESS', 'REFUND'] as const)(
+    'found %s at WeChat: the payment is honoured, unlocked',
+    async (state) => {
+      const t = setup();
+      const first = await orderWithoutPayment(t);
+      wechatState(t, first.tradeno, state);
+      t.advance(60_000);
+      expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+        unlocked: true,
+      });
+      expect(t.pay.count('closeOrder')).toBe(0);
+    },
+  );
+});
+
+describe('payexpire', () => {
+  it('counts each outcome: paid, closed by WeChat, never seen, closed by us', async () => {
+    const t = setup();
+    const paid = await openOrder(t);
+    const closedThere = await createOrder(
+      t.deps,
+      { ...ALICE, openid: 'o_b' },
+      { itemId: 'demo-unlock' },
+    );
+    const neverSeen = await createOrder(
+      t.deps,
+      { ...ALICE, openid: 'o_c' },
+      { itemId: 'demo-unlock' },
+    );
+    const unpaid = await createOrder(
+      t.deps,
+      { ...ALICE, openid: 'o_d' },
+      { itemId: 'demo-unlock' },
+    );
+    if (!('tradeno' in closedThere && 'tradeno' in neverSeen && 'tradeno' in unpaid))
+      throw new Error('orders not placed');
+    wechatState(t, paid.tradeno, 'SUCCESS');
+    wechatState(t, closedThere.tradeno, 'REVOKED');
+    t.pay.orders.delete(neverSeen.tradeno);
+    t.advance(t.deps.config.orderLifetimeMs + 1);
+    expect(await expireOrders(t.deps)).toEqual({
+      checked: 4,
+      paid: 1,
+      closed: 2,
+      failed: 1,
+      deferred: 0,
+    });
+    expect(
+      [paid, closedThere, neverSeen, unpaid].map((o) => recorded(t, o.tradeno).status),
+    ).toEqual(['paid', 'closed', 'failed', 'closed']);
+  });
+
+  it('WeChat Pay unreachable: deferred to the next run, nothing changed', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.advance(t.deps.config.orderLifetimeMs + 1);
+    t.pay.throwNext = 1;
+    expect(await expireOrders(t.deps)).toEqual({
+      checked: 1,
+      paid: 0,
+      closed: 0,
+      failed: 0,
+      deferred: 1,
+    });
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+});
+
+describe('the payment callback', () => {
+  it('invoked by a user, not WeChat Pay: refused, naming the function', async () => {
+    const t = setup();
+    expect(await handlePaymentCallback(t.deps, ALICE, {})).toEqual({
+      errcode: ErrorCodes.NOT_CALLBACK,
+      errmsg: 'userpaynotify only accepts WeChat Pay callbacks',
+    });
+    expect(t.ledger.writes).toBe(0);
+  });
+
+  it('without a valid outTradeNo: recorded as malformed and acknowledged', async () => {
+    const t = setup();
+    const event = { returnCode: 'SUCCESS', resultCode: 'SUCCESS', outTradeNo: 'x' };
+    expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual(ACK);
+    expect([...t.ledger.anomalies.values()]).toEqual([
+      {
+        _id: `malformed__callback-${t.deps.now()}`,
+        tradeno: 'malformed',
+        kind: `callback-${t.deps.now()}`,
+        detail: 'a payment callback without a valid outTradeNo',
+        evidence: event,
+        at: t.deps.now(),
+        resolved: false,
+      },
+    ]);
+  });
+
+  it('for an order we never recorded: an anomaly, acknowledged', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    const event = t.pay.callbackEvent(order.tradeno);
+    t.ledger.orders.delete(order.tradeno);
+    expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual(ACK);
+    expect(t.ledger.anomalies.get(`${order.tradeno}__unknown-order`)?.detail).toBe(
+      'payment callback for an unknown order',
+    );
+  });
+
+  it('without the merchant and transaction id: each mismatch named', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    const event = t.pay.callbackEvent(order.tradeno, {
+      subMchId: undefined,
+      transactionId: undefined,
+    });
+    expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual(ACK);
+    expect(t.ledger.anomalies.get(`${order.tradeno}__callback-mismatch`)?.detail).toBe(
+      `subMchId  is not our merchant ${t.deps.config.subMchId}; no transactionId`,
+    );
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+
+  it('a repeat for an order already paid: acknowledged without asking WeChat Pay again', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    const queries = t.pay.count('queryOrder');
+    expect(await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(order.tradeno))).toEqual(
+      ACK,
+    );
+    expect(t.pay.count('queryOrder')).toBe(queries);
+  });
+
+  it('for an order we closed: WeChat Pay is asked, and the payment recorded as an anomaly', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    const closed = { ...recorded(t, order.tradeno), status: 'closed' as const };
+    t.ledger.orders.set(order.tradeno, closed);
+    expect(await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(order.tradeno))).toEqual(
+      ACK,
+    );
+    expect(t.pay.count('queryOrder')).toBe(1);
+    expect(t.ledger.anomalies.get(`${order.tradeno}__payment_confirmed-when-closed`)).toMatchObject(
+      { detail: 'WeChat Pay reports a payment for an order we had ended: refund it by hand' },
+    );
+    expect(t.ledger.unlocks.size).toBe(0);
+  });
+
+  it.each(['NOTPAY', 'USERPAYING'] as const)(
+    'queryOrder still says %s: WeChat Pay is asked to call again',
+    async (state) => {
+      const t = setup();
+      const order = await openOrder(t);
+      wechatState(t, order.tradeno, state);
+      const event = t.pay.callbackEvent(order.tradeno, { transactionId: `42000${order.tradeno}` });
+      expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual({
+        errcode: -1,
+        errmsg: `queryOrder says ${state}; retry later`,
+      });
+      expect(recorded(t, order.tradeno).status).toBe('pending');
+    },
+  );
+
+  it('the database refusing the write: not acknowledged, so WeChat Pay calls again', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    t.ledger.failWrites = 1;
+    expect(await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(order.tradeno))).toEqual(
+      { errcode: -1, errmsg: 'not recorded, retry: injected database write failure' },
+    );
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+});
+
+describe('the refund callback', () => {
+  it('invoked by a user, not WeChat Pay: refused, naming the function', async () => {
+    const t = setup();
+    expect(await handleRefundCallback(t.deps, ALICE, {})).toEqual({
+      errcode: ErrorCodes.NOT_CALLBACK,
+      errmsg: 'payrefundnotify only accepts WeChat Pay callbacks',
+    });
+    expect(t.ledger.writes).toBe(0);
+  });
+
+  it("without an order number, or for an unknown order: recorded in the staff's words", async () => {
+    const t = setup();
+    expect(await handleRefundCallback(t.deps, WECHAT, { reqInfo: {} })).toEqual(ACK);
+    const order = await openOrder(t);
+    t.ledger.orders.delete(order.tradeno);
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual(ACK);
+    expect([...t.ledger.anomalies.values()].map((a) => [a._id, a.detail])).toEqual([
+      [`malformed__refund-${t.deps.now()}`, 'a refund callback without outTradeNo'],
+      [`${order.tradeno}__unknown-refund`, 'refund callback for an unknown order'],
+    ]);
+  });
+
+  it('queryRefund failing: not acknowledged, naming the call, so WeChat Pay calls again', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual({
+      errcode: -1,
+      errmsg: 'not recorded, retry: cloudPay.queryRefund failed: 退款订单查询失败',
+    });
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+  });
+
+  it('a closed refund leaves the order as it was, with its refund request on record', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    await requestRefund(t.deps, ADMIN, { docid: order.docid });
+    const requested = recorded(t, order.tradeno).refund;
+    t.pay.settleRefund(order.tradeno, 'REFUNDCLOSE');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual(ACK);
+    expect(recorded(t, order.tradeno)).toMatchObject({ status: 'paid', refund: requested });
+    expect(recorded(t, order.tradeno).history.at(-1)).toMatchObject({
+      from: 'refunding',
+      to: 'paid',
+      by: 'refundnotify',
+    });
+  });
+
+  it('payquery on a settled order answers from the record without asking WeChat Pay', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    const queries = t.pay.count('queryOrder');
+    expect(await queryForUser(t.deps, ALICE, { docid: order.docid })).toEqual({
+      docid: order.docid,
+      tradeno: order.tradeno,
+      status: 'paid',
+      paystatus: 1,
+    });
+    expect(t.pay.count('queryOrder')).toBe(queries);
+  });
+});
