@@ -67,6 +67,8 @@ function change(
     status: to,
     paystatus: paystatusOf(to),
     // Only a pending order holds the user+item key; afterwards a new order may be opened.
+    // Mutation testing: `to === 'pending'` → false survives as an equivalent mutant: no transition
+    // in order-state's TABLE leads to pending, so the key is always released; kept should one.
     openKey: to === 'pending' ? order.openKey : order.tradeno,
     updatedAt: now,
     history: [...order.history, { at: now, from: order.status, to, by }],
@@ -102,7 +104,7 @@ export function applyEvent(
   tradeno: string,
   event: OrderEventType,
   by: string,
-  extra: (order: OrderRecord) => Partial<OrderRecord> = () => ({}),
+  extra?: (order: OrderRecord) => Partial<OrderRecord>,
   evidence: unknown = {},
   /** Checks the event's facts against the order as read inside the transaction. */
   mismatches: (order: OrderRecord) => string[] = () => [],
@@ -144,7 +146,7 @@ export function applyEvent(
             result: { outcome: 'anomaly', order, reason: verdict.reason },
           };
         case 'applied': {
-          const patch = { ...extra(order), ...change(order, verdict.to, by, now) };
+          const patch = { ...extra?.(order), ...change(order, verdict.to, by, now) };
           const next = { ...order, ...patch };
           return {
             order: patch,
@@ -171,9 +173,14 @@ export function applyEvent(
   );
 }
 
-/** Marks an order paid from facts WeChat Pay reported, after checking them against the order. */
+/**
+ * Marks the order we asked about paid from facts WeChat Pay reported, after checking them against
+ * it: an answer naming another order number (or none) is a mismatch on ours, never a payment
+ * applied to whichever order it names.
+ */
 export async function confirmPayment(
   deps: PaymentDeps,
+  tradeno: string,
   facts: PaymentFacts & { timeEnd?: string },
   by: string,
   evidence: unknown,
@@ -182,7 +189,7 @@ export async function confirmPayment(
   // The facts are checked against the order inside the transaction: one read, no race.
   const result = await applyEvent(
     deps,
-    facts.outTradeNo,
+    tradeno,
     'PAYMENT_CONFIRMED',
     by,
     () => ({ transactionId: facts.transactionId, timeEnd: facts.timeEnd, paidAt: now }),
@@ -234,16 +241,14 @@ export async function reconcile(
       /不存在|NOTEXIST/i.test(err.message) &&
       order.status === 'pending'
     ) {
-      await applyEvent(deps, order.tradeno, 'PREPAY_FAILED', by, () => ({}), {
-        error: err.message,
-      });
+      await applyEvent(deps, order.tradeno, 'PREPAY_FAILED', by);
       return 'ORDERNOTEXIST';
     }
     throw err;
   }
   const state = result.tradeState ?? 'UNKNOWN';
   if (state === 'SUCCESS' || state === 'REFUND') {
-    await confirmPayment(deps, queryFacts(result, config.subMchId), by, result);
+    await confirmPayment(deps, order.tradeno, queryFacts(result, config.subMchId), by, result);
   } else if (state === 'CLOSED' || state === 'REVOKED') {
     await applyEvent(deps, order.tradeno, 'CLOSED', by, () => ({ closedAt: deps.now() }), result);
   }

@@ -67,11 +67,9 @@ export async function handlePaymentCallback(
       );
       return ACK;
     }
-    if (order.status !== 'pending') {
-      // Already settled (a duplicate or late delivery): the state machine says nothing changes.
-      const verdict = transition(order.status, 'PAYMENT_CONFIRMED');
-      if (verdict.outcome === 'duplicate') return ACK;
-    }
+    // Already settled (a duplicate or late delivery): the state machine says nothing changes, and
+    // WeChat Pay is not asked again.
+    if (transition(order.status, 'PAYMENT_CONFIRMED').outcome === 'duplicate') return ACK;
     const state = await reconcile(deps, order, 'callback');
     if (state === 'NOTPAY' || state === 'USERPAYING') {
       // WeChat Pay's own query disagrees with its callback for now: let it call again later.

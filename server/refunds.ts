@@ -80,7 +80,7 @@ export async function requestRefund(
 function refundEventTradeNo(event: unknown): unknown {
   const e = (event && typeof event === 'object' ? event : {}) as Record<string, unknown>;
   const inner = (e.reqInfo ?? e.req_info ?? {}) as Record<string, unknown>;
-  return e.outTradeNo ?? e.out_trade_no ?? inner?.outTradeNo ?? inner?.out_trade_no;
+  return e.outTradeNo ?? e.out_trade_no ?? inner.outTradeNo ?? inner.out_trade_no;
 }
 
 /**
@@ -169,7 +169,7 @@ export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Prom
       result,
     );
   } else if (status === 'REFUNDCLOSE' || status === 'CHANGE') {
-    await applyEvent(deps, order.tradeno, 'REFUND_FAILED', 'refundnotify', () => ({}), result);
+    await applyEvent(deps, order.tradeno, 'REFUND_FAILED', 'refundnotify', undefined, result);
   }
   return status;
 }

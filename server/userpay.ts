@@ -212,14 +212,8 @@ async function prepay(
       err instanceof CloudPayError
         ? { returnCode: err.returnCode, resultCode: err.resultCode, errCodeDes: err.errCodeDes }
         : { returnCode: 'ERROR', errCodeDes: message };
-    await applyEvent(
-      deps,
-      order.tradeno,
-      'PREPAY_FAILED',
-      'userpay',
-      () => ({ uniOrder: failed }),
-      { error: message },
-    );
+    // The failure is kept in the order's uniOrder (PREPAY_FAILED never records an anomaly).
+    await applyEvent(deps, order.tradeno, 'PREPAY_FAILED', 'userpay', () => ({ uniOrder: failed }));
     throw new AppError(ErrorCodes.PAY_GATEWAY, `下单失败，请稍后重试 (${message})`);
   }
   // Stored before the page gets it, so a second tap can reuse it and the record is complete.

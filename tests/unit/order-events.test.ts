@@ -45,6 +45,7 @@ describe('applyEvent', () => {
     expect(
       await confirmPayment(
         t.deps,
+        tradeno,
         { outTradeNo: tradeno, totalFee: 1, subMchId: 'x', transactionId: 'T1' },
         'callback',
         evidence,
@@ -95,9 +96,9 @@ describe('applyEvent', () => {
   it('confirmPayment checks the facts: another amount is an anomaly, never paid', async () => {
     const t = setup();
     const order = await pendingOrder(t);
-    expect(await confirmPayment(t.deps, { ...facts(order, t), totalFee: 2 }, 'query', {})).toBe(
-      'anomaly',
-    );
+    expect(
+      await confirmPayment(t.deps, order.tradeno, { ...facts(order, t), totalFee: 2 }, 'query', {}),
+    ).toBe('anomaly');
     expect(t.ledger.anomalies.get(`${order.tradeno}__payment-mismatch`)?.detail).toBe(
       `totalFee 2 does not match the order's ${order.totalfee} fen`,
     );
@@ -109,7 +110,9 @@ describe('applyEvent', () => {
     const order = await pendingOrder(t);
     t.advance(1000);
     const now = t.deps.now();
-    expect(await confirmPayment(t.deps, facts(order, t), 'query', {})).toBe('applied');
+    expect(await confirmPayment(t.deps, order.tradeno, facts(order, t), 'query', {})).toBe(
+      'applied',
+    );
     expect(t.ledger.orders.get(order.tradeno)).toMatchObject({
       status: 'paid',
       paystatus: 1,
@@ -134,9 +137,13 @@ describe('applyEvent', () => {
   it('the same payment confirmed again: duplicate, nothing written', async () => {
     const t = setup();
     const order = await pendingOrder(t);
-    expect(await confirmPayment(t.deps, facts(order, t), 'callback', {})).toBe('applied');
+    expect(await confirmPayment(t.deps, order.tradeno, facts(order, t), 'callback', {})).toBe(
+      'applied',
+    );
     const writes = t.ledger.writes;
-    expect(await confirmPayment(t.deps, facts(order, t), 'callback', {})).toBe('duplicate');
+    expect(await confirmPayment(t.deps, order.tradeno, facts(order, t), 'callback', {})).toBe(
+      'duplicate',
+    );
     expect(t.ledger.writes).toBe(writes);
     expect(t.ledger.orders.get(order.tradeno)?.history).toHaveLength(1);
   });

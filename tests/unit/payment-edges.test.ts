@@ -10,7 +10,7 @@ import {
   reconcile,
   requestRefund,
 } from '../../server/payments';
-import { ADMIN, ALICE, WECHAT, paidOrder, setup } from './support/payment-world';
+import { ADMIN, ALICE, BOB, WECHAT, paidOrder, setup } from './support/payment-world';
 
 /**
  * The edges of userpay, payquery, payexpire and the two callbacks that `npm run mutation` found
@@ -451,5 +451,296 @@ describe('the refund callback', () => {
       paystatus: 1,
     });
     expect(t.pay.count('queryOrder')).toBe(queries);
+  });
+});
+
+describe('queryOrder answers missing a field', () => {
+  function answerWithout(t: World, tradeno: string, field: keyof QueryOrderResult) {
+    const order = t.pay.orders.get(tradeno);
+    if (!order) throw new Error('not at WeChat Pay');
+    const answer: QueryOrderResult = {
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'SUCCESS',
+      subMchId: order.request.subMchId,
+      outTradeNo: tradeno,
+      tradeState: 'SUCCESS',
+      totalFee: order.request.totalFee,
+      transactionId: `42000${tradeno}`,
+    };
+    Reflect.deleteProperty(answer, field);
+    jest.spyOn(t.pay, 'queryOrder').mockResolvedValueOnce(answer);
+  }
+
+  it('SUCCESS without a transaction id: an anomaly, never paid', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    answerWithout(t, order.tradeno, 'transactionId');
+    expect(await reconcile(t.deps, recorded(t, order.tradeno), 'query')).toBe('SUCCESS');
+    expect(t.ledger.anomalies.get(`${order.tradeno}__payment-mismatch`)?.detail).toBe(
+      'no transactionId',
+    );
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+    expect(t.ledger.unlocks.size).toBe(0);
+  });
+
+  it('SUCCESS without the order number: a mismatch on the order we asked about, never paid', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    answerWithout(t, order.tradeno, 'outTradeNo');
+    await reconcile(t.deps, recorded(t, order.tradeno), 'query');
+    expect(t.ledger.anomalies.get(`${order.tradeno}__payment-mismatch`)?.detail).toBe(
+      `outTradeNo  is not the order's ${order.tradeno}`,
+    );
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+
+  it('SUCCESS without the merchant: queryOrder answers for the merchant it was asked about', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    answerWithout(t, order.tradeno, 'subMchId');
+    await reconcile(t.deps, recorded(t, order.tradeno), 'query');
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+  });
+
+  it('no trade state: UNKNOWN, the order left as it is', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    answerWithout(t, order.tradeno, 'tradeState');
+    expect(await reconcile(t.deps, recorded(t, order.tradeno), 'query')).toBe('UNKNOWN');
+    expect(recorded(t, order.tradeno).status).toBe('pending');
+  });
+});
+
+it('queryOrder answering about another order: a mismatch on ours, the other order untouched', async () => {
+  const t = setup();
+  const ours = await openOrder(t);
+  const other = await createOrder(t.deps, BOB, { itemId: 'demo-unlock' });
+  if (!('tradeno' in other)) throw new Error('no order');
+  const answer = await t.pay.queryOrder({ subMchId: '', outTradeNo: other.tradeno, nonceStr: 'n' });
+  jest
+    .spyOn(t.pay, 'queryOrder')
+    .mockResolvedValueOnce({ ...answer, tradeState: 'SUCCESS', transactionId: 'T' });
+  await reconcile(t.deps, recorded(t, ours.tradeno), 'query');
+  expect(t.ledger.anomalies.get(`${ours.tradeno}__payment-mismatch`)?.detail).toBe(
+    `outTradeNo ${other.tradeno} is not the order's ${ours.tradeno}`,
+  );
+  expect([recorded(t, ours.tradeno).status, recorded(t, other.tradeno).status]).toEqual([
+    'pending',
+    'pending',
+  ]);
+});
+
+describe('userpay: what reaches WeChat Pay, and what the user is told', () => {
+  it.each([
+    ['no client IP', { openid: 'o_alice', source: 'wx_client' }],
+    ['an empty client IP', { ...ALICE, clientIp: '' }],
+    ['a client IP that is not a string', { ...ALICE, clientIp: 1234 }],
+  ])('%s: unifiedOrder gets 127.0.0.1', async (_what, caller) => {
+    const t = setup();
+    await createOrder(t.deps, caller, { itemId: 'demo-unlock' });
+    expect(t.pay.calls[0].request).toMatchObject({ spbillCreateIp: '127.0.0.1' });
+  });
+
+  it('bad input names the function and the field', async () => {
+    const t = setup();
+    expect(await createOrder(t.deps, ALICE, {})).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'userpay 参数错误: itemId is required',
+    });
+    expect(await createOrder(t.deps, { openid: '' }, { itemId: 'demo-unlock' })).toEqual({
+      errcode: expect.any(Number),
+      errmsg: 'userpay: no caller identity (call it from the mini-program)',
+    });
+    expect(t.ledger.writes).toBe(0);
+  });
+
+  it("unifiedOrder FAIL: the order is failed with WeChat's words, and the user told so", async () => {
+    const t = setup();
+    t.pay.failNextUnifiedOrder = '商户号该产品权限未开通';
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: '下单失败，请稍后重试 (cloudPay.unifiedOrder failed: 商户号该产品权限未开通)',
+    });
+    const [order] = t.ledger.orders.values();
+    expect(order).toMatchObject({
+      status: 'failed',
+      uniOrder: { returnCode: 'SUCCESS', resultCode: 'FAIL', errCodeDes: '商户号该产品权限未开通' },
+      history: [{ to: 'failed', by: 'userpay' }],
+    });
+  });
+
+  it('unifiedOrder SUCCESS without payment parameters: failed, nothing the page could pay', async () => {
+    const t = setup();
+    jest.spyOn(t.pay, 'unifiedOrder').mockResolvedValueOnce({
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'SUCCESS',
+    });
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: '下单失败，请稍后重试 (cloudPay.unifiedOrder failed: no payment in the answer)',
+    });
+    const [order] = t.ledger.orders.values();
+    expect(order).toMatchObject({
+      status: 'failed',
+      uniOrder: { returnCode: 'SUCCESS', resultCode: 'SUCCESS' },
+    });
+  });
+
+  it('unifiedOrder unreachable: failed, the network error kept', async () => {
+    const t = setup();
+    t.pay.throwNext = 1;
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: '下单失败，请稍后重试 (cloudPay.unifiedOrder:fail network)',
+    });
+    const [order] = t.ledger.orders.values();
+    expect(order).toMatchObject({
+      status: 'failed',
+      uniOrder: { returnCode: 'ERROR', errCodeDes: 'cloudPay.unifiedOrder:fail network' },
+    });
+  });
+
+  it('the open-order key taken on every attempt: three tries, then the user is asked to retry', async () => {
+    const t = setup();
+    const insert = jest.spyOn(t.ledger, 'insertOrder').mockResolvedValue('open-order-exists');
+    jest.spyOn(t.ledger, 'findOpenOrder').mockResolvedValue(undefined);
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.ORDER_NOT_PAYABLE,
+      errmsg: '下单冲突，请重试 (concurrent orders)',
+    });
+    expect(insert).toHaveBeenCalledTimes(3);
+    expect(t.pay.count('unifiedOrder')).toBe(0);
+  });
+
+  it.each(['SUCCESS', 'REFUND'] as const)(
+    'a second tap finds the first order %s at WeChat (callback lost): recorded paid by userpay, unlocked',
+    async (state) => {
+      const t = setup();
+      const first = await openOrder(t);
+      wechatState(t, first.tradeno, state);
+      expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+        unlocked: true,
+      });
+      expect(recorded(t, first.tradeno).history).toMatchObject([{ to: 'paid', by: 'userpay' }]);
+      expect(t.pay.count('unifiedOrder')).toBe(1);
+    },
+  );
+
+  it('an order without payment parameters WeChat never saw: failed, not closed, a new order opened', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    t.ledger.orders.set(first.tradeno, { ...recorded(t, first.tradeno), uniOrder: null });
+    t.pay.orders.delete(first.tradeno);
+    t.advance(60_000);
+    const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+    expect(second).toMatchObject({ tradeno: expect.any(String) });
+    expect(second).not.toEqual(first);
+    expect(recorded(t, first.tradeno)).toMatchObject({ status: 'failed' });
+    expect(t.pay.count('closeOrder')).toBe(0);
+  });
+});
+
+describe('payquery and payrefund: what a caller is told', () => {
+  it('payquery: bad input and no identity name the function', async () => {
+    const t = setup();
+    expect(await queryForUser(t.deps, ALICE, {})).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'payquery 参数错误: docid is required',
+    });
+    expect(await queryForUser(t.deps, ALICE, { docid: 'x', more: 1 })).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'payquery 参数错误: unknown field(s) more; send only {docid}',
+    });
+    const order = await openOrder(t);
+    expect(await queryForUser(t.deps, { openid: '' }, { docid: order.docid })).toEqual({
+      errcode: expect.any(Number),
+      errmsg: 'payquery: no caller identity (call it from the mini-program)',
+    });
+  });
+
+  it('payrefund: who may refund, and what they must send', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    expect(await requestRefund(t.deps, ALICE, { docid: order.docid })).toEqual({
+      errcode: ErrorCodes.FORBIDDEN,
+      errmsg: "payrefund: only the shop's administrators may refund",
+    });
+    expect(await requestRefund(t.deps, { openid: '' }, { docid: order.docid })).toEqual({
+      errcode: expect.any(Number),
+      errmsg: 'payrefund: no caller identity (call it from the mini-program)',
+    });
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid, amount: 1 })).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'payrefund 参数错误: unknown field(s) amount; send only {docid, reason}',
+    });
+    expect(await requestRefund(t.deps, ADMIN, {})).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'payrefund 参数错误: docid is required',
+    });
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid, reason: 7 })).toMatchObject({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: expect.stringMatching(/^payrefund 参数错误: reason must be a string/),
+    });
+    expect(t.pay.count('refund')).toBe(0);
+  });
+
+  it('payrefund: a reason of 1 to 80 characters reaches WeChat Pay, a longer one is refused', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    expect(
+      await requestRefund(t.deps, ADMIN, { docid: order.docid, reason: 'x'.repeat(81) }),
+    ).toMatchObject({ errcode: ErrorCodes.INVALID_INPUT });
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid, reason: '' })).toMatchObject({
+      errcode: ErrorCodes.INVALID_INPUT,
+    });
+    expect(t.pay.count('refund')).toBe(0);
+    const reason = '退'.repeat(80);
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid, reason })).toMatchObject({
+      status: 'refunding',
+    });
+    const totalfee = recorded(t, order.tradeno).totalfee;
+    expect(t.pay.calls.find((c) => c.api === 'refund')?.request).toMatchObject({
+      outTradeNo: order.tradeno,
+      outRefundNo: `RF${order.tradeno}`,
+      totalFee: totalfee,
+      refundFee: totalfee,
+      refundDesc: reason,
+      functionName: 'payrefundnotify',
+      envId: 'local-env',
+    });
+    expect(recorded(t, order.tradeno).refund).toEqual({
+      outRefundNo: `RF${order.tradeno}`,
+      refundFee: totalfee,
+      requestedAt: t.deps.now(),
+    });
+  });
+
+  it("payrefund on an order never paid: refused with the state machine's reason", async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid })).toEqual({
+      errcode: ErrorCodes.ORDER_NOT_PAYABLE,
+      errmsg: 'payrefund: the order is not paid: there is nothing to refund',
+    });
+    expect(t.pay.count('refund')).toBe(0);
+  });
+
+  it("a refund failure reported for an order already refunded: an anomaly keeping queryRefund's answer", async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    await requestRefund(t.deps, ADMIN, { docid: order.docid });
+    t.pay.settleRefund(order.tradeno, 'SUCCESS');
+    await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno });
+    t.pay.settleRefund(order.tradeno, 'CHANGE');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual(ACK);
+    expect(t.ledger.anomalies.get(`${order.tradeno}__refund_failed-when-refunded`)).toMatchObject({
+      detail: 'a refund failure arrived for an order already refunded',
+      evidence: { refundCount: 1, refundStatus_0: 'CHANGE', outRefundNo_0: `RF${order.tradeno}` },
+    });
+    expect(recorded(t, order.tradeno).status).toBe('refunded');
   });
 });

@@ -46,6 +46,10 @@ describe('userpay', () => {
       nonceStr: 'nonce1',
       timeStart: '20261127120000',
       timeExpire: '20261127121500',
+      // A mini-program payment (WeChat Pay v2 unifiedorder trade_type JSAPI), for this item.
+      tradeType: 'JSAPI',
+      outTradeNo: reply.tradeno,
+      attach: 'demo-unlock',
     });
   });
 
@@ -148,6 +152,11 @@ describe('userpay', () => {
     expect(t.pay.count('unifiedOrder')).toBe(1);
     const statuses = [...t.ledger.orders.values()].map((o) => o.status).sort();
     expect(statuses).toEqual(['failed', 'paid']);
+    // The second order never reached WeChat Pay, and says why.
+    expect([...t.ledger.orders.values()].find((o) => o.status === 'failed')).toMatchObject({
+      uniOrder: { returnCode: 'NOT_SENT', errCodeDes: 'already unlocked' },
+      history: [{ from: 'pending', to: 'failed', by: 'userpay' }],
+    });
   });
 
   it('replaces an order that expired unpaid: closes it at WeChat Pay, then opens a new one', async () => {
