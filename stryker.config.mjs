@@ -1,9 +1,9 @@
 // Mutation testing of the money and security code (issue 19): `npm run mutation`, not part of
 // `npm test`. StrykerJS 9.6.1: its 10.x needs Node 22, and we support Node 20; its jest runner
-// drives our jest 30. Scope: the files in `mutate`, exercised by the tests stryker.jest.config.js
-// lists (unit tier, emulator unit tests, and the rules/realtime integration files that run the
-// emulator from source). Incremental: a rerun reuses reports/stryker-incremental.json and only
-// tests mutants whose code or tests changed.
+// drives our jest 30. This half: the server's state machine and payment flows, exercised by the
+// unit tests stryker.jest.config.js lists (in memory, milliseconds per mutant); the emulator's
+// half is stryker.emulator.config.mjs. Incremental: a rerun reuses reports/stryker-incremental.json
+// and only tests mutants whose code or tests changed.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',

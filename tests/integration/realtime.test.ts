@@ -124,6 +124,20 @@ test('auth.wsWebSign answers the socket URL for the caller; a bad token cannot c
   expect(await upgradeOutcome(wsUrl)).toEqual({ status: 101, body: '' });
 });
 
+test('the emulator keeps the last 1000 sign-ins: the oldest token is dropped and then refused', async () => {
+  // MAX_TOKENS is the emulator's own bound (the platform's token lifetime is not documented).
+  const realtime = emu.services.database.realtime;
+  const first = realtime.sign(ALICE, 'local-env');
+  for (let i = 0; i < 999; i++) realtime.sign(BOB, 'local-env');
+  expect(await upgradeOutcome(first.wsUrl)).toEqual({ status: 101, body: '' });
+  const latest = realtime.sign(BOB, 'local-env');
+  expect(await upgradeOutcome(first.wsUrl)).toEqual({
+    status: 401,
+    body: 'unknown or missing token: get one from auth.wsWebSign\n',
+  });
+  expect(await upgradeOutcome(latest.wsUrl)).toEqual({ status: 101, body: '' });
+});
+
 test('where().watch: init snapshot, then a server update pushes the whole doc and its fields', async () => {
   store().insert('ORDERS', [
     { _id: 'a1', _openid: ALICE, status: 'pending', fee: 1, meta: { n: 1, gone: true } },
