@@ -26,6 +26,8 @@ export async function queryForUser(
     if (order.status !== 'pending') return view(order);
     const now = deps.now();
     const admitted = await deps.ledger.apply(docid, (current) => {
+      // Mutation testing: `{ result: false }` → `{}` survives as an equivalent mutant (an
+      // undefined result is as falsy as false).
       if (!current || now - (current.lastQueryAt ?? 0) < PAYQUERY_INTERVAL_MS)
         return { result: false };
       return { order: { lastQueryAt: now }, result: true };

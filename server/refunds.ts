@@ -1,4 +1,4 @@
-import { ensureSuccess, refundAt, type QueryRefundResult } from './cloudpay';
+import { CloudPayError, ensureSuccess, refundAt, type QueryRefundResult } from './cloudpay';
 import { AppError, ErrorCodes, toErrorReply, type ErrorReply } from './errors';
 import { callerOpenid, readEvent, requireString } from './input';
 import { transition } from './order-state';
@@ -42,6 +42,8 @@ export async function requestRefund(
     const order = await deps.ledger.getOrder(docid);
     if (!order) throw new AppError(ErrorCodes.ORDER_NOT_FOUND, `payrefund: no order ${docid}`);
     const verdict = transition(order.status, 'REFUND_REQUESTED');
+    // Mutation testing: `verdict.outcome === 'anomaly'` → false survives as an equivalent mutant:
+    // no status answers REFUND_REQUESTED with an anomaly in order-state's TABLE; kept should one.
     if (verdict.outcome === 'rejected' || verdict.outcome === 'anomaly') {
       throw new AppError(ErrorCodes.ORDER_NOT_PAYABLE, `payrefund: ${verdict.reason}`);
     }
@@ -68,6 +70,10 @@ export async function requestRefund(
     }));
     return { ...view(result.order ?? order), outRefundNo };
   } catch (err) {
+    // WeChat Pay's refusal is the administrator's to read (e.g. 基本账户余额不足), not an internal error.
+    if (err instanceof CloudPayError) {
+      return { errcode: ErrorCodes.PAY_GATEWAY, errmsg: `payrefund: ${err.message}` };
+    }
     return toErrorReply(err);
   }
 }
@@ -149,7 +155,8 @@ export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Prom
   );
   const ours = refundNoFor(order.tradeno);
   const refund = decidingRefund(result, ours);
-  const status: string = refund ? (refund.refundStatus ?? 'UNKNOWN') : 'NONE';
+  if (!refund) return 'NONE';
+  const status: string = refund.refundStatus ?? 'UNKNOWN';
   const now = deps.now();
   if (status === 'SUCCESS') {
     await applyEvent(
@@ -160,8 +167,8 @@ export async function confirmRefund(deps: PaymentDeps, order: OrderRecord): Prom
       // The refund that returned the money (ours, or one made on the merchant platform).
       (o) => ({
         refund: {
-          outRefundNo: refund?.outRefundNo ?? ours,
-          refundFee: refund?.refundFee ?? o.totalfee,
+          outRefundNo: refund.outRefundNo ?? ours,
+          refundFee: refund.refundFee ?? o.totalfee,
           requestedAt: o.refund?.requestedAt ?? now,
           refundedAt: now,
         },

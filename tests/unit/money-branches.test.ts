@@ -338,7 +338,9 @@ describe('callbacks WeChat Pay did not mean as success, and closed orders', () =
     const event = t.pay.callbackEvent(order.tradeno, o);
     expect(await handlePaymentCallback(t.deps, WECHAT, event)).toEqual(ACK);
     expect(recorded(t, order.tradeno).status).toBe('pending');
-    expect([...t.ledger.anomalies.values()].map((a) => a.kind)).toEqual(['callback-not-success']);
+    expect([...t.ledger.anomalies.values()].map((a) => [a.kind, a.detail])).toEqual([
+      ['callback-not-success', 'callback without SUCCESS codes'],
+    ]);
     expect(t.pay.count('queryOrder')).toBe(0);
   });
 

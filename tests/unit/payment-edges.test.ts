@@ -7,6 +7,7 @@ import {
   handlePaymentCallback,
   handleRefundCallback,
   queryForUser,
+  confirmRefund,
   reconcile,
   requestRefund,
 } from '../../server/payments';
@@ -146,6 +147,19 @@ describe('userpay: a second tap', () => {
     },
   );
 
+  it.each(['CLOSED', 'REVOKED'] as const)(
+    'a reusable order WeChat reports %s is never handed out again: a new order',
+    async (state) => {
+      const t = setup();
+      const first = await openOrder(t);
+      wechatState(t, first.tradeno, state);
+      const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+      expect(second).toMatchObject({ tradeno: expect.any(String) });
+      expect(second).not.toEqual(first);
+      expect(recorded(t, first.tradeno).status).toBe('closed');
+    },
+  );
+
   it('a stale order WeChat already closed is not closed again (WeChat would answer ORDERCLOSED)', async () => {
     const t = setup();
     const first = await openOrder(t);
@@ -166,6 +180,7 @@ describe('userpay: a second tap', () => {
       unlocked: true,
     });
     expect(t.pay.count('unifiedOrder')).toBe(1);
+    expect(t.ledger.orders.size).toBe(1);
   });
 
   it("closeOrder refused for a stale order: the user is told WeChat Pay's call failed", async () => {
@@ -229,6 +244,7 @@ describe('userpay: an order whose unifiedOrder never answered', () => {
         unlocked: true,
       });
       expect(t.pay.count('closeOrder')).toBe(0);
+      expect(t.ledger.orders.size).toBe(1);
     },
   );
 });
@@ -252,19 +268,36 @@ describe('payexpire', () => {
       { ...ALICE, openid: 'o_d' },
       { itemId: 'demo-unlock' },
     );
-    if (!('tradeno' in closedThere && 'tradeno' in neverSeen && 'tradeno' in unpaid))
+    const refundedThere = await createOrder(
+      t.deps,
+      { ...ALICE, openid: 'o_e' },
+      { itemId: 'demo-unlock' },
+    );
+    if (!(
+      'tradeno' in closedThere &&
+      'tradeno' in neverSeen &&
+      'tradeno' in unpaid &&
+      'tradeno' in refundedThere
+    ))
       throw new Error('orders not placed');
     wechatState(t, paid.tradeno, 'SUCCESS');
+    wechatState(t, refundedThere.tradeno, 'REFUND');
     wechatState(t, closedThere.tradeno, 'REVOKED');
     t.pay.orders.delete(neverSeen.tradeno);
     t.advance(t.deps.config.orderLifetimeMs + 1);
     expect(await expireOrders(t.deps)).toEqual({
-      checked: 4,
-      paid: 1,
+      checked: 5,
+      paid: 2,
       closed: 2,
       failed: 1,
       deferred: 0,
     });
+    // Only the unpaid one is closed by us; WeChat Pay already ended the revoked one.
+    expect(t.pay.count('closeOrder')).toBe(1);
+    expect(recorded(t, closedThere.tradeno).history).toMatchObject([
+      { to: 'closed', by: 'expire' },
+    ]);
+    expect(recorded(t, refundedThere.tradeno).status).toBe('paid');
     expect(
       [paid, closedThere, neverSeen, unpaid].map((o) => recorded(t, o.tradeno).status),
     ).toEqual(['paid', 'closed', 'failed', 'closed']);
@@ -549,6 +582,10 @@ describe('userpay: what reaches WeChat Pay, and what the user is told', () => {
       errcode: ErrorCodes.INVALID_INPUT,
       errmsg: 'userpay 参数错误: itemId is required',
     });
+    expect(await createOrder(t.deps, ALICE, null)).toEqual({
+      errcode: ErrorCodes.INVALID_INPUT,
+      errmsg: 'userpay 参数错误: expected an object like {itemId}',
+    });
     expect(await createOrder(t.deps, { openid: '' }, { itemId: 'demo-unlock' })).toEqual({
       errcode: expect.any(Number),
       errmsg: 'userpay: no caller identity (call it from the mini-program)',
@@ -627,6 +664,7 @@ describe('userpay: what reaches WeChat Pay, and what the user is told', () => {
       });
       expect(recorded(t, first.tradeno).history).toMatchObject([{ to: 'paid', by: 'userpay' }]);
       expect(t.pay.count('unifiedOrder')).toBe(1);
+      expect(t.ledger.orders.size).toBe(1);
     },
   );
 
@@ -635,7 +673,8 @@ describe('userpay: what reaches WeChat Pay, and what the user is told', () => {
     const first = await openOrder(t);
     t.ledger.orders.set(first.tradeno, { ...recorded(t, first.tradeno), uniOrder: null });
     t.pay.orders.delete(first.tradeno);
-    t.advance(60_000);
+    // Past WeChat's 5 minutes, when closing would be allowed: still nothing to close.
+    t.advance(5 * 60_000);
     const second = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
     expect(second).toMatchObject({ tradeno: expect.any(String) });
     expect(second).not.toEqual(first);
@@ -742,5 +781,113 @@ describe('payquery and payrefund: what a caller is told', () => {
       evidence: { refundCount: 1, refundStatus_0: 'CHANGE', outRefundNo_0: `RF${order.tradeno}` },
     });
     expect(recorded(t, order.tradeno).status).toBe('refunded');
+  });
+});
+
+describe('refunds: which refund decides, and what is recorded', () => {
+  it('the only refund, made on the merchant platform and still processing: WeChat Pay is asked to call again', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    t.pay.refundOnPlatform(order.tradeno, 1, 'PROCESSING');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual({
+      errcode: -1,
+      errmsg: 'refund still processing; retry later',
+    });
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+  });
+
+  it('a refund without a status: UNKNOWN, nothing changes', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    jest.spyOn(t.pay, 'queryRefund').mockResolvedValueOnce({
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'SUCCESS',
+      refundCount: 1,
+      outRefundNo_0: `RF${order.tradeno}`,
+    });
+    expect(await confirmRefund(t.deps, recorded(t, order.tradeno))).toBe('UNKNOWN');
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+    expect(t.ledger.unlocks.size).toBe(1);
+  });
+
+  it('a successful refund without its number or amount: recorded as ours, for the whole order', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    jest.spyOn(t.pay, 'queryRefund').mockResolvedValueOnce({
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'SUCCESS',
+      refundCount: 1,
+      refundStatus_0: 'SUCCESS',
+    });
+    expect(await confirmRefund(t.deps, recorded(t, order.tradeno))).toBe('SUCCESS');
+    expect(recorded(t, order.tradeno).refund).toEqual({
+      outRefundNo: `RF${order.tradeno}`,
+      refundFee: recorded(t, order.tradeno).totalfee,
+      requestedAt: t.deps.now(),
+      refundedAt: t.deps.now(),
+    });
+  });
+
+  it('part of the price refunded on the merchant platform: the amount WeChat Pay reports is recorded', async () => {
+    const t = setup();
+    const reply = await createOrder(t.deps, ALICE, { itemId: 'demo-guide' });
+    if (!('tradeno' in reply)) throw new Error('no order');
+    t.pay.pay(reply.tradeno);
+    await handlePaymentCallback(t.deps, WECHAT, t.pay.callbackEvent(reply.tradeno));
+    expect(recorded(t, reply.tradeno).totalfee).toBe(2);
+    const platform = t.pay.refundOnPlatform(reply.tradeno, 1, 'SUCCESS');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: reply.tradeno })).toEqual(ACK);
+    expect(recorded(t, reply.tradeno).refund).toMatchObject({
+      outRefundNo: platform.outRefundNo,
+      refundFee: 1,
+    });
+  });
+
+  it('our refund settling later keeps when it was requested', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    await requestRefund(t.deps, ADMIN, { docid: order.docid });
+    const requestedAt = t.deps.now();
+    t.advance(10_000);
+    t.pay.settleRefund(order.tradeno, 'SUCCESS');
+    await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno });
+    expect(recorded(t, order.tradeno).refund).toEqual({
+      outRefundNo: `RF${order.tradeno}`,
+      refundFee: recorded(t, order.tradeno).totalfee,
+      requestedAt,
+      refundedAt: requestedAt + 10_000,
+    });
+  });
+
+  it("WeChat Pay refusing the refund: the administrator reads WeChat's words, the order stays paid", async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    jest.spyOn(t.pay, 'refund').mockResolvedValueOnce({
+      errCode: 0,
+      errMsg: 'ok',
+      returnCode: 'SUCCESS',
+      resultCode: 'FAIL',
+      errCodeDes: '基本账户余额不足，请充值后重新发起',
+    });
+    expect(await requestRefund(t.deps, ADMIN, { docid: order.docid })).toEqual({
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: 'payrefund: cloudPay.refund failed: 基本账户余额不足，请充值后重新发起',
+    });
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+  });
+
+  it('queryOrder reporting two mismatches: both named in the anomaly', async () => {
+    const t = setup();
+    const order = await openOrder(t);
+    t.pay.pay(order.tradeno);
+    t.pay.disagreeQueryOrder(order.tradeno, { totalFee: 5, transactionId: '' });
+    await reconcile(t.deps, recorded(t, order.tradeno), 'query');
+    expect(t.ledger.anomalies.get(`${order.tradeno}__payment-mismatch`)?.detail).toBe(
+      `totalFee 5 does not match the order's 1 fen; no transactionId`,
+    );
   });
 });
