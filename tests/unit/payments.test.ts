@@ -178,6 +178,8 @@ describe('userpay', () => {
     t.advance(15 * 60_000);
     expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({ unlocked: true });
     expect(t.ledger.orders.get(first.tradeno)?.status).toBe('paid');
+    // Honoured before anything else: no second order written.
+    expect(t.ledger.orders.size).toBe(1);
   });
 });
 
