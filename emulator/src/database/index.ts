@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { loadDeclarations, type DeclaredCollection } from './declarations';
+import { controlWrite, mountDocumentRoutes } from './control-documents';
 import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
 import { applyDocumentSeed } from './seed';
@@ -16,7 +17,7 @@ import {
   type FindOptions,
   type JournalEntry,
 } from './store';
-import { clone, toRelaxed, type Doc, type DocId } from './values';
+import { clone, type Doc } from './values';
 
 export type { ChangeEvent, ChangeKind, FindOptions, IndexSpec, UpdateSpec } from './store';
 export type { Doc, DocId } from './values';
@@ -246,14 +247,6 @@ export class DatabaseService implements EmulatorService {
   }
 
   routes(app: Hono): void {
-    const existing = (name: string): string => {
-      validateCollectionName(name);
-      if (!this.store.hasCollection(name)) {
-        throw new EmulatorError('DATABASE_COLLECTION_NOT_EXIST', `no collection ${name}`, 404);
-      }
-      return name;
-    };
-
     app.get('/collections', (c) =>
       c.json({
         collections: this.store.listCollections().map((info) => ({
@@ -271,20 +264,7 @@ export class DatabaseService implements EmulatorService {
       return c.json({ name, created }, created ? 201 : 200);
     });
 
-    app.get('/collections/:name/documents', (c) => {
-      const name = existing(c.req.param('name'));
-      return c.json({ documents: this.store.find(name, {}).map((d) => toRelaxed(d)) });
-    });
-
-    app.get('/collections/:name/documents/:id', (c) => {
-      const name = existing(c.req.param('name'));
-      const raw = c.req.param('id');
-      // Ids are strings unless a client chose a number (doc(42)); try the string first.
-      let doc = this.store.get(name, raw);
-      if (!doc && /^-?\d+(\.\d+)?$/.test(raw)) doc = this.store.get(name, Number(raw) as DocId);
-      if (!doc) throw new EmulatorError('DOCUMENT_NOT_FOUND', `no document ${raw} in ${name}`, 404);
-      return c.json({ document: toRelaxed(doc) });
-    });
+    mountDocumentRoutes(app, this.store, this.ctx.events);
 
     app.get('/database/export', (c) => c.json(this.exportData()));
 
@@ -295,7 +275,14 @@ export class DatabaseService implements EmulatorService {
           'database/import needs a JSON body (an export file)',
         );
       });
-      return c.json({ ok: true, ...this.importData(body) });
+      const imported = controlWrite(
+        this.ctx.events,
+        'database.import',
+        undefined,
+        () => this.importData(body),
+        (result) => result.documents,
+      );
+      return c.json({ ok: true, ...imported });
     });
   }
 
