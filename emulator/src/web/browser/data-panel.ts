@@ -193,6 +193,7 @@ async function save(): Promise<void> {
   const current = editor;
   if (!current) return;
   const s = t();
+  say(''); // the outcome of this save, not of the one before
   const parsed = parseDocument(current.text);
   if ('error' in parsed) {
     current.error = parsed.error;
