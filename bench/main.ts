@@ -11,6 +11,9 @@
  *                                  the issue-18 figures (throughput.ts): paid orders/s and emulator
  *                                  CPU per order with the users in another process, a growth run,
  *                                  the per-request figure; with --baseline, before/after ratios
+ *   npm run bench -- --throughput --separate --profile orders|invoke [--users 100 --repeats 3]
+ *                                  the emulator's CPU per paid order (or per warm HTTP invocation
+ *                                  of a no-op function) split by component (profile.ts)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,8 +27,9 @@ import { measureCost, runUsers, type RunResult } from './loop';
 import { Probe } from './meter';
 import { measurePage } from './page';
 import { printReport, type BenchReport } from './report';
-import { printThroughput, runThroughput } from './throughput';
-import { measureStartup, startFixtureEmulator } from './startup';
+import { invokeWorkload, orderWorkload, runProfile } from './profile';
+import { payBatch, printThroughput, runThroughput } from './throughput';
+import { FIXTURE_PROJECT, measureStartup, startFixtureEmulator } from './startup';
 import { median, medianOfSummaries } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       users: { type: 'string', default: '100' },
       repeats: { type: 'string', default: '3' },
       'sdk-transport': { type: 'string' },
+      profile: { type: 'string' },
     },
   });
   if (values.throughput) {
@@ -248,6 +253,24 @@ async function throughputMode(values: Record<string, string | boolean | undefine
   }
   const realtimeLogs = quietRealtimeLogs();
   const loadAtStart = os.loadavg();
+  if (values.profile) {
+    if (!options.separate) {
+      throw new Error('--profile needs --separate (it profiles the emulator process)');
+    }
+    const workload =
+      values.profile === 'invoke'
+        ? invokeWorkload(FIXTURE_PROJECT)
+        : orderWorkload(ROOT, options.users, payBatch);
+    const table = await runProfile(workload, options);
+    const out = path.join(ROOT, 'bench/results/profile.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), loadAtStart, workload: workload.unit, users: options.users, repeats: options.repeats, table }, null, 2)}\n`,
+    );
+    process.stdout.write(`\nwritten ${path.relative(ROOT, out)}\n`);
+    return;
+  }
   const sides = await runThroughput(options);
   const lines = printThroughput(sides, options);
   const out = path.join(ROOT, 'bench/results/throughput.json');

@@ -28,12 +28,15 @@ export async function startSeparate(
   tree: string,
   projectDir: string,
   extraArgs: string[] = [],
+  /** Flags for node itself (e.g. --cpu-prof), before the CLI's path. */
+  nodeArgs: string[] = [],
 ): Promise<SeparateEmulator> {
   const cli = path.join(tree, 'emulator/dist/cli.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run "node scripts/build.mjs" there`);
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       cli,
       'start',
       '--in-memory',

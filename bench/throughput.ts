@@ -62,7 +62,7 @@ interface Batch {
 }
 
 /** `users` users paying at once (or one after the other), each its own fresh user. */
-async function payBatch(url: string, users: number, sequential = false): Promise<Batch> {
+export async function payBatch(url: string, users: number, sequential = false): Promise<Batch> {
   const latencies: number[] = [];
   const errors: string[] = [];
   const one = async (): Promise<void> => {
