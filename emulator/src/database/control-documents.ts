@@ -14,10 +14,15 @@ import { fromEjsonValue, toRelaxed, type Doc, type DocId } from './values';
  *
  * Bodies are one document as relaxed or canonical EJSON (`{"$date": "ISO"}` for dates), the form
  * the list and export routes give. Ids in the path are strings unless a client chose a number
- * (`doc(42)`): the string is tried first, as the inspection route does.
+ * (`doc(42)`): the string is tried first. Each route takes `?env=` (a hosted env; the default
+ * when omitted), as the other control routes do.
  */
-export function mountDocumentRoutes(app: Hono, store: Store, events: EventLog): void {
-  const existing = (name: string): string => {
+export function mountDocumentRoutes(
+  app: Hono,
+  storeIn: (c: Context) => Store,
+  events: EventLog,
+): void {
+  const existing = (store: Store, name: string): string => {
     validateCollectionName(name);
     if (!store.hasCollection(name)) {
       throw new EmulatorError('DATABASE_COLLECTION_NOT_EXIST', `no collection ${name}`, 404);
@@ -26,25 +31,28 @@ export function mountDocumentRoutes(app: Hono, store: Store, events: EventLog): 
   };
 
   /** The stored id a path segment names, or a 404 naming it. */
-  const storedId = (name: string, raw: string): DocId => {
+  const storedId = (store: Store, name: string, raw: string): DocId => {
     if (store.get(name, raw)) return raw;
     if (/^-?\d+(\.\d+)?$/.test(raw) && store.get(name, Number(raw))) return Number(raw);
     throw new EmulatorError('DOCUMENT_NOT_FOUND', `no document ${raw} in ${name}`, 404);
   };
 
   app.get('/collections/:name/documents', (c) => {
-    const name = existing(c.req.param('name'));
+    const store = storeIn(c);
+    const name = existing(store, c.req.param('name'));
     return c.json({ documents: store.find(name, {}).map((d) => toRelaxed(d)) });
   });
 
   app.get('/collections/:name/documents/:id', (c) => {
-    const name = existing(c.req.param('name'));
-    const id = storedId(name, c.req.param('id'));
+    const store = storeIn(c);
+    const name = existing(store, c.req.param('name'));
+    const id = storedId(store, name, c.req.param('id'));
     return c.json({ document: toRelaxed(store.get(name, id)) });
   });
 
   app.post('/collections/:name/documents', async (c) => {
-    const name = existing(c.req.param('name'));
+    const store = storeIn(c);
+    const name = existing(store, c.req.param('name'));
     const doc = await documentBody(c, `a new ${name} document`);
     const [id] = controlWrite(
       events,
@@ -57,8 +65,9 @@ export function mountDocumentRoutes(app: Hono, store: Store, events: EventLog): 
   });
 
   app.put('/collections/:name/documents/:id', async (c) => {
-    const name = existing(c.req.param('name'));
-    const id = storedId(name, c.req.param('id'));
+    const store = storeIn(c);
+    const name = existing(store, c.req.param('name'));
+    const id = storedId(store, name, c.req.param('id'));
     const doc = await documentBody(c, `the new ${name}/${String(id)}`);
     // A replacement, as the console's editor saves the whole record; `_id` may be left out but
     // not changed (updates.ts says so by name).
@@ -74,8 +83,9 @@ export function mountDocumentRoutes(app: Hono, store: Store, events: EventLog): 
   });
 
   app.delete('/collections/:name/documents/:id', (c) => {
-    const name = existing(c.req.param('name'));
-    const id = storedId(name, c.req.param('id'));
+    const store = storeIn(c);
+    const name = existing(store, c.req.param('name'));
+    const id = storedId(store, name, c.req.param('id'));
     const removed = controlWrite(
       events,
       'database.removeDocument',

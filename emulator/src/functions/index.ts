@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
 import type { ScheduledTask } from '../clock';
+import { controlEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
@@ -101,9 +102,11 @@ export class FunctionsService implements EmulatorService {
     });
   }
 
-  /** Invocations kept in memory (the last 1000), oldest first; optionally of one function. */
-  invocations(filter: { name?: string } = {}): InvocationRecord[] {
-    return [...this.records.values()].filter((r) => !filter.name || r.name === filter.name);
+  /** Invocations kept in memory (the last 1000), oldest first; optionally of one function or env. */
+  invocations(filter: { name?: string; env?: string } = {}): InvocationRecord[] {
+    return [...this.records.values()].filter(
+      (r) => (!filter.name || r.name === filter.name) && (!filter.env || r.envId === filter.env),
+    );
   }
 
   invocation(invocationId: string): InvocationRecord | undefined {
@@ -448,7 +451,8 @@ export class FunctionsService implements EmulatorService {
         source: source as string | undefined,
         appid: appid as string | undefined,
         clientIp: clientIp as string | undefined,
-        envId: envId as string | undefined,
+        // The env: the body's envId, or `?env=` as on every per-env control route.
+        envId: (envId as string | undefined) ?? c.req.query('env'),
       });
       // The body is exactly the contract's `{result}` or `{errCode, errMsg}`; the invocation's id
       // (for the console and GET functions/invocations) travels in a header.
@@ -458,7 +462,12 @@ export class FunctionsService implements EmulatorService {
     });
     app.get('/functions', (c) => c.json({ functions: this.describe() }));
     app.get('/functions/invocations', (c) =>
-      c.json({ invocations: this.invocations({ name: c.req.query('name') }) }),
+      c.json({
+        invocations: this.invocations({
+          name: c.req.query('name'),
+          env: c.req.query('env') && controlEnv(this.ctx.config, c.req.query('env')),
+        }),
+      }),
     );
   }
 

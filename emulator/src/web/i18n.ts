@@ -48,8 +48,9 @@ const en = {
   language: 'Language',
   preview: 'Preview',
   previewFrameTitle: 'Mini-program preview',
-  envLine: (env: string, appid: string, mchId: string) =>
-    `env ${env} · appid ${appid} · merchant ${mchId}`,
+  env: 'env',
+  envShown: 'env shown',
+  merchant: 'merchant',
   couldNotRead: (panel: string, message: string) => `Could not read ${panel}: ${message}`,
 
   // controls
@@ -191,7 +192,9 @@ const zh: Strings = {
   language: '语言',
   preview: '预览',
   previewFrameTitle: '小程序预览',
-  envLine: (env, appid, mchId) => `环境 ${env} · appid ${appid} · 商户号 ${mchId}`,
+  env: '环境',
+  envShown: '显示的环境',
+  merchant: '商户号',
   couldNotRead: (panel, message) => `无法读取 ${panel}：${message}`,
 
   controls: '控制',

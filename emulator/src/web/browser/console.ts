@@ -8,8 +8,9 @@
  */
 import { LANGS, LANG_NAMES, type Lang } from '../i18n';
 import { control, notice, setAfterControl } from './actions';
-import { renderCollections, translateDataPanel, wireDataPanel } from './data-panel';
+import { dataEnvChanged, renderCollections, translateDataPanel, wireDataPanel } from './data-panel';
 import { api, el, empty, h, short, time, type Json } from './dom';
+import { chooseEnv, chosenEnv } from './env-choice';
 import { renderInvocations } from './invocations-panel';
 import { lang, onLangChange, setLang, startLang, t } from './lang';
 import { renderPayments } from './payments-panel';
@@ -17,12 +18,13 @@ import { recordStorageDenial, renderStorage, renderStorageDenials } from './stor
 
 // ---- status and clock -------------------------------------------------------------------------
 
-let health: { envId: string; appid: string; mchId: string } | undefined;
+let health: { envId: string; envIds: string[]; appid: string; mchId: string } | undefined;
 let pendingFaults: { action: string; count: number }[] = [];
 
 async function renderHealth(): Promise<void> {
   const answer = await api<{
     envId: string;
+    envIds: string[];
     appid: string;
     mchId: string;
     clock: { now: string; offsetMs: number };
@@ -43,11 +45,37 @@ async function renderHealth(): Promise<void> {
 
 function showHealth(): void {
   const s = t();
-  if (health) el('env').textContent = s.envLine(health.envId, health.appid, health.mchId);
+  if (health) {
+    el('env').replaceChildren(
+      `${s.env} `,
+      envSelect(health.envId, health.envIds),
+      ` · appid ${health.appid} · ${s.merchant} ${health.mchId}`,
+    );
+  }
   el('faults').textContent = pendingFaults.length
     ? pendingFaults.map((f) => `${f.action} ×${f.count}`).join(', ')
     : s.nonePending;
   showClock();
+}
+
+/**
+ * The env the data panels show: the default env's id alone, or, when the emulator hosts several,
+ * a select that switches collections, documents, files and invocations to another env.
+ */
+function envSelect(defaultEnv: string, envIds: string[]): Node {
+  if (envIds.length < 2) return document.createTextNode(defaultEnv);
+  const select = h(
+    'select',
+    { 'data-role': 'env-select', 'aria-label': t().envShown },
+    ...envIds.map((id) => h('option', { value: id === defaultEnv ? '' : id }, id)),
+  ) as HTMLSelectElement;
+  select.value = chosenEnv();
+  select.addEventListener('change', () => {
+    chooseEnv(select.value);
+    dataEnvChanged();
+    refresh('invocations', 'collections', 'storage');
+  });
+  return select;
 }
 
 /**

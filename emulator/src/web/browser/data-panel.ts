@@ -10,6 +10,7 @@
  * that re-read the table, so what is being typed survives live updates.
  */
 import { api, button, el, empty, h, pretty, short, type Json } from './dom';
+import { withEnv } from './env-choice';
 import { t } from './lang';
 
 type DocId = string | number;
@@ -28,8 +29,11 @@ let selected: string | undefined;
 let editor: Editor | undefined;
 let pendingImport: { name: string; file: { collections: Record<string, unknown> } } | undefined;
 
+/** A document route in the env the console shows (env-choice.ts). */
 const docRoute = (collection: string, id?: DocId): string =>
-  `/collections/${encodeURIComponent(collection)}/documents${id === undefined ? '' : `/${encodeURIComponent(String(id))}`}`;
+  withEnv(
+    `/collections/${encodeURIComponent(collection)}/documents${id === undefined ? '' : `/${encodeURIComponent(String(id))}`}`,
+  );
 
 function say(text: string): void {
   el('data-result').textContent = text;
@@ -40,7 +44,8 @@ function say(text: string): void {
 export async function renderCollections(): Promise<void> {
   const { collections } = await api<{
     collections: { name: string; count: number; permission: string }[];
-  }>('GET', '/collections');
+  }>('GET', withEnv('/collections'));
+  (el('db-export') as HTMLAnchorElement).href = `/emulator/v1${withEnv('/database/export')}`;
   if (!selected || !collections.some((c) => c.name === selected)) selected = collections[0]?.name;
   el('collections').replaceChildren(
     ...collections.map((c) => {
@@ -367,7 +372,7 @@ async function runImport(file: unknown): Promise<void> {
   try {
     const answer = await api<{ collections: number; documents: number }>(
       'POST',
-      '/database/import',
+      withEnv('/database/import'),
       file,
     );
     say(t().imported(answer.documents, answer.collections));
@@ -403,6 +408,18 @@ function renderImportConfirm(): void {
       }),
     ),
   );
+}
+
+/**
+ * Another env is shown: its collections from the first, and nothing left open that belongs to
+ * the env before (a save must never land in an env the panel no longer shows).
+ */
+export function dataEnvChanged(): void {
+  selected = undefined;
+  editor = undefined;
+  pendingImport = undefined;
+  renderEditor(false);
+  renderImportConfirm();
 }
 
 /** Wires the panel's fixed buttons once. */

@@ -3,6 +3,7 @@
  * function and source, repeated runs of one function collapsed into one row.
  */
 import { api, badge, details, el, empty, h, pretty, time, type Json } from './dom';
+import { withEnv } from './env-choice';
 import { t } from './lang';
 
 /** The invocations filter: one function and/or one source ('' = all). */
@@ -97,7 +98,10 @@ function filterSelect(role: string, label: string, all: string, values: string[]
 
 export async function renderInvocations(): Promise<void> {
   const s = t();
-  const { invocations } = await api<{ invocations: Json[] }>('GET', '/functions/invocations');
+  const { invocations } = await api<{ invocations: Json[] }>(
+    'GET',
+    withEnv('/functions/invocations'),
+  );
   const box = el('invocations');
   if (!invocations.length) {
     box.replaceChildren(empty(s.noInvocations));

@@ -6,6 +6,7 @@
  * storage event arrives and `recordStorageDenial` for each `storage.denied` event.
  */
 import { h } from './dom';
+import { withEnv } from './env-choice';
 import { t } from './lang';
 
 interface StoredFile {
@@ -28,13 +29,13 @@ function size(bytes: number): string {
 }
 
 const fileUrl = (cloudPath: string): string =>
-  `/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`;
+  withEnv(`/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`);
 
 export async function renderStorage(): Promise<void> {
   const s = t();
   const target = box('storage-files');
   if (!target) return;
-  const response = await fetch('/emulator/v1/storage/files');
+  const response = await fetch(withEnv('/emulator/v1/storage/files'));
   if (!response.ok) throw new Error(`storage/files answered ${response.status}`);
   const { files } = (await response.json()) as { files: StoredFile[] };
   if (!files.length) {
