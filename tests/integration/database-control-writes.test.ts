@@ -201,3 +201,31 @@ test('an import through the control API is logged as a database operation', asyn
     expect.objectContaining({ action: 'database.import', via: 'control', ok: true, count: 2 }),
   );
 });
+
+test('with several envs, the document routes write to the env named by ?env= and no other', async () => {
+  const twoEnvs = await startEmulator({
+    ...makeProject(),
+    port: 0,
+    inMemory: true,
+    envId: 'main-env,staging-env',
+  });
+  try {
+    const url = `${twoEnvs.url}/emulator/v1/collections/ITEMS/documents`;
+    const added = await fetch(`${url}?env=staging-env`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ _id: 'only-staging' }),
+    });
+    expect(added.status).toBe(201);
+    const read = async (query: string): Promise<unknown> =>
+      ((await (await fetch(`${url}${query}`)).json()) as { documents: unknown }).documents;
+    expect(await read('?env=staging-env')).toEqual([{ _id: 'only-staging' }]);
+    expect(await read('')).toEqual([]);
+    const removedInMain = await fetch(`${url}/only-staging`, { method: 'DELETE' });
+    expect(removedInMain.status).toBe(404);
+    const removed = await fetch(`${url}/only-staging?env=staging-env`, { method: 'DELETE' });
+    expect(await removed.json()).toEqual({ id: 'only-staging', removed: 1 });
+  } finally {
+    await twoEnvs.stop();
+  }
+});
