@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
 import type { RunningEmulator } from '../../emulator/src';
-import { control, documents, startProjectEmulator } from '../support/emulator';
+import { control, documents, invoke, startProjectEmulator } from '../support/emulator';
 import { startAll } from '../support/lifecycle';
 import { collectErrors, launchBrowser, screenshotPath } from './support/browser';
 
@@ -21,6 +21,12 @@ const WAIT = { timeout: 10000 };
  * test-results/e2e/ as well.
  */
 const DOC_SCREENS = path.resolve(__dirname, '../../emulator/docs/screens');
+const DOC_SCREEN_NAMES = new Set([
+  'console-zh-1280',
+  'console-en-1280',
+  'console-zh-390',
+  'console-en-390',
+]);
 
 let emulator: RunningEmulator;
 let browser: Browser;
@@ -65,7 +71,7 @@ async function openConsole(
 async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   const file = screenshotPath(name);
   await page.screenshot({ path: file, fullPage });
-  if (process.env.WXCLOUD_UPDATE_SCREENS === '1') {
+  if (process.env.WXCLOUD_UPDATE_SCREENS === '1' && DOC_SCREEN_NAMES.has(name)) {
     fs.mkdirSync(DOC_SCREENS, { recursive: true });
     fs.copyFileSync(file, path.join(DOC_SCREENS, `${name}.png`));
   }
@@ -90,15 +96,40 @@ async function pickerWords(phone: FrameLocator): Promise<string[]> {
 }
 
 test('Chinese by default for a zh-CN browser, English otherwise, one language per widget', async () => {
+  // 小红 has paid once (through the control API, as the pay sheet would), so every panel has a
+  // record to show: the order, its callback, the invocations, the picker's "1 单 · 1 已付".
+  const placed = await invoke<{ tradeno: string }>(
+    emulator,
+    'userpay',
+    { itemId: 'demo-unlock' },
+    { openid: 'o_local_user_0002' },
+  );
+  await control(emulator, 'POST', `/pay/orders/${placed.tradeno}/confirm`);
+
   const zh = await openConsole('zh-CN');
   expect(await zh.page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
   expect(await zh.page.locator('#h-controls').innerText()).toBe('控制');
   expect(await zh.page.locator('#h-collections').innerText()).toBe('数据库');
   expect(await zh.page.locator('[data-lang="zh"]').getAttribute('aria-pressed')).toBe('true');
   expect(await zh.page.locator('[data-role="advance"]').first().innerText()).toBe('快进 15 秒');
-  // The user picker speaks the console's language: no English label beside "1 单 · 0 已付".
+  // The payments and invocations panels word their badges in Chinese too.
+  const card = zh.page.locator(`[data-role="order"][data-out-trade-no="${placed.tradeno}"]`);
+  await card.locator('.badge', { hasText: '回调已确认' }).waitFor(WAIT);
+  expect(await card.locator('.order__meta').first().innerText()).toContain(
+    '付款人 o_local_user_0002',
+  );
+  await card.locator('summary').click();
+  expect(await card.locator('[data-role="attempt"] .badge').first().innerText()).toBe('已确认');
+  await zh.page
+    .locator('[data-role="invocation"][data-name="userpay"] .badge', { hasText: '成功' })
+    .first()
+    .waitFor(WAIT);
+  // The user picker speaks the console's language: no English label beside "1 单 · 1 已付".
+  await zh.phone
+    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 单 · 1 已付' })
+    .waitFor(WAIT);
   const zhWords = await pickerWords(zh.phone);
-  expect(zhWords).toEqual(expect.arrayContaining(['微信用户', '无订单']));
+  expect(zhWords).toEqual(expect.arrayContaining(['微信用户', '无订单', '1 单 · 1 已付']));
   for (const word of zhWords)
     expect([word, LATIN_WORD.test(word.replace(/openid/g, ''))]).toEqual([word, false]);
   // The page preview stays as the app is: Chinese, whatever the console's language.
@@ -110,7 +141,7 @@ test('Chinese by default for a zh-CN browser, English otherwise, one language pe
   expect(await en.page.locator('#h-controls').innerText()).toBe('Controls');
   expect(await en.page.locator('[data-lang="en"]').getAttribute('aria-pressed')).toBe('true');
   const enWords = await pickerWords(en.phone);
-  expect(enWords).toEqual(expect.arrayContaining(['WeChat user', 'no orders']));
+  expect(enWords).toEqual(expect.arrayContaining(['WeChat user', 'no orders', '1 order · 1 paid']));
   for (const word of enWords) expect([word, CJK.test(word)]).toEqual([word, false]);
   expect(await en.phone.locator('[data-role="unlock-page"]').innerText()).toMatch(CJK);
   await screenshot(en.page, 'console-en-1280');
@@ -128,6 +159,7 @@ test('the switch changes every panel and the preview frame at once, and is remem
   // The frame follows through the storage event, without a reload.
   await phone.locator('fieldset.users legend', { hasText: '微信用户' }).waitFor(WAIT);
   await phone.locator('[data-user-state="o_local_user_0001"]', { hasText: '无订单' }).waitFor(WAIT);
+  await screenshot(page, 'console-switched-zh');
 
   // Remembered: a reload of this en-US browser stays Chinese, until switched back.
   await page.reload();

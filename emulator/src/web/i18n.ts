@@ -88,6 +88,11 @@ const en = {
   platformRefundOf: (outTradeNo: string) => `Merchant-platform refund of ${outTradeNo}`,
   callbackAttempts: (fn: string, count: number) => `Callback attempts to ${fn} (${count})`,
   attemptColumns: ['#', 'Trigger', 'Time (emulated)', 'Fault', 'Outcome', 'Why'],
+  /**
+   * Words for recorded values the console shows as badges (a callback attempt's outcome, an
+   * invocation's outcome, a pay-sheet decision); a value not listed is shown as recorded.
+   */
+  recorded: {} as Record<string, string>,
 
   // invocations
   invocations: 'Function invocations',
@@ -229,7 +234,23 @@ const zh: Strings = {
   platformRefund: '在商户平台退款',
   platformRefundOf: (outTradeNo) => `商户平台退款 ${outTradeNo}`,
   callbackAttempts: (fn, count) => `回调 ${fn} 的尝试（${count}）`,
-  attemptColumns: ['#', '触发', '时间（模拟）', '故障', '结果', '原因'],
+  // The reason is the emulator's own diagnosis, recorded in English.
+  attemptColumns: ['#', '触发', '时间（模拟）', '故障', '结果', '原因（模拟器原文）'],
+  recorded: {
+    acknowledged: '已确认',
+    dropped: '已丢弃',
+    failed: '调用失败',
+    rejected: '被拒绝',
+    ok: '成功',
+    threw: '抛出异常',
+    timeout: '超时',
+    not_found: '函数不存在',
+    crashed: '崩溃',
+    fault: '注入故障',
+    confirm: '支付',
+    cancel: '取消',
+    fail: '模拟支付失败',
+  },
 
   invocations: '云函数调用',
   noInvocations: '还没有调用。',

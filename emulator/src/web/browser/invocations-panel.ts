@@ -4,7 +4,7 @@
  */
 import { api, badge, details, el, empty, h, pretty, time, type Json } from './dom';
 import { withEnv } from './env-choice';
-import { t } from './lang';
+import { recorded, t } from './lang';
 
 /** The invocations filter: one function and/or one source ('' = all). */
 const invocationFilter = { name: '', source: '' };
@@ -24,7 +24,7 @@ function invocationRow(inv: Json): HTMLElement {
       [
         h('strong', {}, String(inv.name)),
         ' ',
-        badge(String(inv.outcome), isOk(inv) ? 'ok' : 'bad'),
+        badge(recorded(inv.outcome), isOk(inv) ? 'ok' : 'bad'),
         ' ',
         badge(inv.coldStart ? s.cold : s.warm, inv.coldStart ? 'info' : 'muted'),
         ` ${Number(inv.durationMs).toFixed(0)} ms · ${String(inv.source)} · ${String(inv.openid) || '—'} · ${time(inv.startedAt)}`,

@@ -30,6 +30,11 @@ export function t(): Strings {
   return STRINGS[current];
 }
 
+/** A recorded value (an outcome, a decision) in the current language, or as recorded. */
+export function recorded(value: unknown): string {
+  return t().recorded[String(value)] ?? String(value);
+}
+
 function apply(next: Lang): void {
   current = next;
   document.documentElement.lang = HTML_LANG[next];

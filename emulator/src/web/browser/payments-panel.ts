@@ -4,7 +4,7 @@
  */
 import { control } from './actions';
 import { api, badge, details, el, empty, fen, h, time, type Json } from './dom';
-import { t } from './lang';
+import { recorded, t } from './lang';
 
 const STATE_TONES: Record<string, string> = {
   SUCCESS: 'ok',
@@ -38,7 +38,7 @@ function attemptsTable(attempts: Json[]): HTMLElement {
             'td',
             {},
             badge(
-              String(a.outcome),
+              recorded(a.outcome),
               a.outcome === 'acknowledged' ? 'ok' : a.outcome === 'dropped' ? 'muted' : 'bad',
             ),
           ),
@@ -100,7 +100,7 @@ function orderCard(order: Json): HTMLElement {
           'p',
           { class: 'order__meta' },
           s.paySheet(
-            decisions.map((d) => `${String(d.decision)} → ${String(d.result)}`).join(', '),
+            decisions.map((d) => `${recorded(d.decision)} → ${String(d.result)}`).join(', '),
           ),
         )
       : null,
