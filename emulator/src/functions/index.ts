@@ -9,7 +9,7 @@ import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { parseCron } from './cron';
 import { FunctionConfigs, type FunctionConfig } from './function-config';
-import { Instance, locateWorker, type RunResult } from './instance';
+import { DEFAULT_INSTANCE_MEMORY_MB, Instance, locateWorker, type RunResult } from './instance';
 import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
 import { answerOverPort, type PortAnswerer } from './sdk-port-answers';
@@ -270,7 +270,7 @@ export class FunctionsService implements EmulatorService {
     delete env.PATH;
     const context = {
       callbackWaitsForEmptyEventLoop: false,
-      memory_limit_in_mb: 256,
+      memory_limit_in_mb: DEFAULT_INSTANCE_MEMORY_MB,
       time_limit_in_ms: config.timeoutMs,
       request_id: record.invocationId,
       environment: JSON.stringify(env),
