@@ -218,6 +218,17 @@ test('at 390 px and at 1280 px the user picker and the console fit, in both lang
     const phoneWidth = await openConsole(locale, { width: 390, height: 844 });
     await expectInside(phoneWidth.page, phoneWidth.phone, 390);
     await screenshot(phoneWidth.page, `console-${locale.slice(0, 2)}-390`);
+    // The document editor fits a phone too: its text box and buttons inside the viewport.
+    await phoneWidth.page.locator('[data-role="doc-add"]').click();
+    for (const role of ['doc-text', 'doc-save', 'doc-close']) {
+      const box = await phoneWidth.page.locator(`[data-role="${role}"]`).boundingBox();
+      if (!box) throw new Error(`no box for ${role}`);
+      expect([role, box.x >= 0 && box.x + box.width <= 390]).toEqual([role, true]);
+    }
+    expect(
+      await phoneWidth.page.evaluate(() => document.documentElement.scrollWidth - innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await screenshot(phoneWidth.page, `console-editor-${locale.slice(0, 2)}-390`);
     const desktop = await openConsole(locale);
     await expectInside(desktop.page, desktop.phone, 1280);
     // Desktop: the preview beside the panels, not above them.

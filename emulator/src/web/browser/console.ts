@@ -88,7 +88,7 @@ function showClock(): void {
   const now = new Date(clockReading.emulated + (Date.now() - clockReading.at)).toISOString();
   const { offset } = clockReading;
   el('clock').textContent =
-    `${time(now.replace(/\.\d+Z$/, 'Z'))} (${offset ? `+${formatMs(offset)}` : t().realTime})`;
+    time(now.replace(/\.\d+Z$/, 'Z')) + t().aside(offset ? `+${formatMs(offset)}` : t().realTime);
 }
 setInterval(showClock, 1000);
 

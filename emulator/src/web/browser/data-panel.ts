@@ -158,9 +158,11 @@ async function openDocument(collection: string, id: DocId): Promise<void> {
   void renderDocuments();
 }
 
+const NEW_DOCUMENT = '{\n  \n}';
+
 function openNew(): void {
   if (!selected) return;
-  editor = { mode: 'add', collection: selected, text: '{\n  \n}', error: '', confirming: false };
+  editor = { mode: 'add', collection: selected, text: NEW_DOCUMENT, error: '', confirming: false };
   renderEditor(true);
 }
 
@@ -334,6 +336,8 @@ function renderEditor(focus: boolean): void {
   box.replaceChildren(form);
   if (focus) {
     area.focus();
+    // A new document: the cursor on its empty line, ready for the first field.
+    if (current.mode === 'add' && current.text === NEW_DOCUMENT) area.setSelectionRange(4, 4);
     form.scrollIntoView({ block: 'nearest' });
   }
 }
