@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { FunctionConfigs, type FunctionConfig } from './function-config';
-import { Instance, locateWorker, type RunResult } from './instance';
+import { DEFAULT_INSTANCE_MEMORY_MB, Instance, locateWorker, type RunResult } from './instance';
 import { InstancePool } from './instance-pool';
 import { instanceEnvironment, invocationEnv, platformEvent } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
@@ -284,7 +284,7 @@ export class FunctionsService implements EmulatorService {
     delete env.PATH;
     const context = {
       callbackWaitsForEmptyEventLoop: false,
-      memory_limit_in_mb: 256,
+      memory_limit_in_mb: DEFAULT_INSTANCE_MEMORY_MB,
       time_limit_in_ms: config.timeoutMs,
       request_id: record.invocationId,
       environment: JSON.stringify(env),
