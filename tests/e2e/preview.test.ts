@@ -141,12 +141,12 @@ test("switching user shows that user's own state", async () => {
   expect(await frame.locator('[data-role="page-host"]').getAttribute('data-openid')).toBe(
     'o_local_user_0001',
   );
-  // The picker shows each user's orders.
+  // The picker shows each user's orders, in the console's language (this browser's: English).
   await frame
-    .locator('[data-user-state="o_local_user_0001"]', { hasText: '1 单 · 1 已付' })
+    .locator('[data-user-state="o_local_user_0001"]', { hasText: '1 order · 1 paid' })
     .waitFor(WAIT);
   await frame
-    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 单 · 0 已付' })
+    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 order · 0 paid' })
     .waitFor(WAIT);
 });
 

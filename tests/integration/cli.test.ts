@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { startEmulator } from '../../emulator/src/emulator';
 import { runWithSdk } from '../support/sdk';
 import { bundleCli, killed, type CliBin } from '../support/cli-process';
 import { makeProject } from './database-helpers';
@@ -109,4 +110,68 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
   );
   expect(count).toBe(19);
   await killed(restored.child);
+});
+
+// With several envs (--env-id a,b) the first env's data is the data dir's root and every other
+// env's is under envs/<id>/ (emulator/docs/envs.md, the emulator's own layout): export and import
+// take --env ID for the others.
+test('export and import --env ID read and write an env after the first', async () => {
+  const { projectDir, functionsDir } = makeProject();
+  const dataDir = path.join(projectDir, 'data');
+  const options = { functionsDir, projectDir, dataDir, port: 0, envId: 'prod-a1,test-b2' };
+  const emulator = await startEmulator(options);
+  await runWithSdk(
+    emulator.url,
+    `await db.collection('ITEMS').add({ data: { _id: 't1', n: 1 } });`,
+    {
+      envId: 'test-b2',
+    },
+  );
+  await emulator.stop();
+
+  const run = (extra: string[]): Promise<{ code: number | null; out: string }> =>
+    bin.run([...extra, '--data', dataDir], projectDir);
+  const testFile = path.join(projectDir, 'test-b2.json');
+  expect(await run(['export', testFile, '--env', 'test-b2'])).toEqual({
+    code: 0,
+    out: `exported 1 documents from ${path.join(dataDir, 'envs', 'test-b2')} to ${testFile}\n`,
+  });
+  const rootFile = path.join(projectDir, 'root.json');
+  expect((await run(['export', rootFile])).code).toBe(0);
+  const itemsIn = (file: string): unknown[] =>
+    (JSON.parse(fs.readFileSync(file, 'utf8')) as { collections: Record<string, unknown[]> })
+      .collections.ITEMS ?? [];
+  expect(itemsIn(testFile)).toEqual([{ _id: 't1', n: 1 }]);
+  expect(itemsIn(rootFile)).toEqual([]);
+
+  // Imported into the first env (no --env), the document is at the root too.
+  expect((await run(['import', testFile])).code).toBe(0);
+  const again = await startEmulator(options);
+  try {
+    const res = await fetch(`${again.url}/emulator/v1/collections/ITEMS/documents`);
+    expect(((await res.json()) as { documents: unknown[] }).documents).toEqual([
+      { _id: 't1', n: 1 },
+    ]);
+  } finally {
+    await again.stop();
+  }
+
+  const missing = await run(['export', testFile, '--env', 'nope-env']);
+  expect(missing.code).toBe(1);
+  expect(missing.out).toContain('no data for env nope-env');
+
+  // --fresh empties every env's database, the ones under envs/ too.
+  const fresh = await startCli(
+    ['start', '--port', '0', '--data', dataDir, '--functions', functionsDir, '--fresh'].concat([
+      '--env-id',
+      'prod-a1,test-b2',
+    ]),
+    projectDir,
+  );
+  try {
+    const res = await fetch(`${fresh.url}/emulator/v1/collections/ITEMS/documents?env=test-b2`);
+    expect(((await res.json()) as { documents: unknown[] }).documents).toEqual([]);
+  } finally {
+    await killed(fresh.child);
+  }
 });

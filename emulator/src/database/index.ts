@@ -3,6 +3,7 @@ import { controlEnv, envDataDir, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { loadDeclarations, type DeclaredCollection } from './declarations';
+import { controlWrite, mountDocumentRoutes } from './control-documents';
 import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
 import { applyDocumentSeed } from './seed';
@@ -17,7 +18,7 @@ import {
   type FindOptions,
   type JournalEntry,
 } from './store';
-import { clone, toRelaxed, type Doc, type DocId } from './values';
+import { clone, type Doc } from './values';
 
 export type { ChangeEvent, ChangeKind, FindOptions, IndexSpec, UpdateSpec } from './store';
 export type { Doc, DocId } from './values';
@@ -272,14 +273,6 @@ export class DatabaseService implements EmulatorService {
   routes(app: Hono): void {
     const storeIn = (c: Context): Store =>
       this.storeOf(controlEnv(this.ctx.config, c.req.query('env')));
-    const existing = (store: Store, name: string): string => {
-      validateCollectionName(name);
-      if (!store.hasCollection(name)) {
-        throw new EmulatorError('DATABASE_COLLECTION_NOT_EXIST', `no collection ${name}`, 404);
-      }
-      return name;
-    };
-
     app.get('/collections', (c) =>
       c.json({
         collections: storeIn(c)
@@ -299,22 +292,7 @@ export class DatabaseService implements EmulatorService {
       return c.json({ name, created }, created ? 201 : 200);
     });
 
-    app.get('/collections/:name/documents', (c) => {
-      const store = storeIn(c);
-      const name = existing(store, c.req.param('name'));
-      return c.json({ documents: store.find(name, {}).map((d) => toRelaxed(d)) });
-    });
-
-    app.get('/collections/:name/documents/:id', (c) => {
-      const store = storeIn(c);
-      const name = existing(store, c.req.param('name'));
-      const raw = c.req.param('id');
-      // Ids are strings unless a client chose a number (doc(42)); try the string first.
-      let doc = store.get(name, raw);
-      if (!doc && /^-?\d+(\.\d+)?$/.test(raw)) doc = store.get(name, Number(raw) as DocId);
-      if (!doc) throw new EmulatorError('DOCUMENT_NOT_FOUND', `no document ${raw} in ${name}`, 404);
-      return c.json({ document: toRelaxed(doc) });
-    });
+    mountDocumentRoutes(app, storeIn, this.ctx.events);
 
     app.get('/database/export', (c) => c.json(exportStore(storeIn(c), this.ctx.clock.now())));
 
@@ -326,7 +304,14 @@ export class DatabaseService implements EmulatorService {
           'database/import needs a JSON body (an export file)',
         );
       });
-      return c.json({ ok: true, ...importIntoStore(store, body) });
+      const imported = controlWrite(
+        this.ctx.events,
+        'database.import',
+        undefined,
+        () => importIntoStore(store, body),
+        (result) => result.documents,
+      );
+      return c.json({ ok: true, ...imported });
     });
   }
 

@@ -113,18 +113,24 @@ function loadDataDir(journal: Journal): Store {
   return store;
 }
 
-export function exportDataDir(dataDir: string): ExportFile {
+/**
+ * The database of one env of a data dir: `envDir` is where that env keeps its data (the data
+ * dir itself for the first env, `envs/<id>/` for the others; envs.ts); the lock is the data
+ * dir's.
+ */
+export function exportDataDir(dataDir: string, envDir = dataDir): ExportFile {
   return withLock(dataDir, 'exporting', () =>
-    exportStore(loadDataDir(new Journal(dataDir, { warn: warnOnStderr })), Date.now()),
+    exportStore(loadDataDir(new Journal(envDir, { warn: warnOnStderr })), Date.now()),
   );
 }
 
 export function importIntoDataDir(
   dataDir: string,
   raw: unknown,
+  envDir = dataDir,
 ): { collections: number; documents: number } {
   return withLock(dataDir, 'importing', () => {
-    const journal = new Journal(dataDir, { warn: warnOnStderr });
+    const journal = new Journal(envDir, { warn: warnOnStderr });
     const store = loadDataDir(journal);
     const result = importIntoStore(store, raw);
     journal.rewrite(compactedEntries(store));
