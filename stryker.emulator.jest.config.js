@@ -11,6 +11,7 @@ module.exports = {
   transform,
   testMatch: [
     '<rootDir>/emulator/src/pay/callbacks.test.ts',
+    '<rootDir>/emulator/src/database/rules/engine.test.ts',
     '<rootDir>/tests/integration/realtime.test.ts',
     '<rootDir>/tests/integration/rules.test.ts',
   ],

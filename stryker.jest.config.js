@@ -10,5 +10,7 @@ module.exports = {
   testTimeout: 30000,
   testEnvironment: 'node',
   transform,
-  testMatch: ['<rootDir>/tests/unit/{payments,money-branches,order-state,prototype-keys,order-events,payment-edges}.test.ts'],
+  testMatch: [
+    '<rootDir>/tests/unit/{payments,money-branches,order-state,prototype-keys,order-events,payment-edges}.test.ts',
+  ],
 };
