@@ -13,7 +13,7 @@ import {
   type CommandSpec,
 } from './cli/usage';
 import { lockHolder } from './database/lock';
-import { exportDataDir, importIntoDataDir } from './database/portable';
+import { exportDataDirToFile, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 
@@ -178,9 +178,8 @@ function transfer(command: CommandSpec, args: string[]): void {
           `no data for env ${String(env)} in ${dataDir} (looked in ${envDir}); the first env's data is at the root: omit --env`,
         );
       }
-      const data = exportDataDir(dataDir, envDir);
-      fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-      const count = Object.values(data.collections).reduce((n, docs) => n + docs.length, 0);
+      // Written a document at a time (portable.ts), never built as one string.
+      const count = exportDataDirToFile(dataDir, file, envDir);
       process.stdout.write(`exported ${count} documents from ${envDir} to ${file}\n`);
     } else {
       const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
