@@ -134,6 +134,27 @@ describe('env ids: every service keeps its data per env', () => {
     inTest.close();
   });
 
+  test('one user watching two envs (database({env})) gets each env on its own socket', async () => {
+    const wx = createWx({ url: emu.url, openid: 'o-two-envs' });
+    const closers: (() => Promise<void>)[] = [];
+    const watch = (db: ReturnType<typeof wx.cloud.database>): Inbox<Json[]> => {
+      const changes = new Inbox<Json[]>();
+      const listener = db.collection('BOARD').watch({
+        onChange: (snapshot: unknown) => changes.push((snapshot as { docs: Json[] }).docs),
+        onError: (err: unknown) => changes.push([{ error: String(err) }]),
+      });
+      closers.push(() => listener.close());
+      return changes;
+    };
+    const inProd = watch(wx.cloud.database());
+    const inTest = watch(wx.cloud.database({ env: TEST }));
+    const [prodInit] = await inProd.count(1);
+    const [testInit] = await inTest.count(1);
+    expect(prodInit?.map((d) => d.text)).toEqual(['in prod']);
+    expect(testInit?.map((d) => d.text)).toEqual(['in test']);
+    await Promise.all(closers.map((close) => close()));
+  });
+
   test('the control API reads, exports, imports and resets one env under ?env=', async () => {
     expect((await documents(emu, 'BOARD')).map((d) => d.text)).toEqual(['in prod']);
     expect((await documents(emu, 'BOARD', TEST)).map((d) => d.text)).toEqual(['in test']);
