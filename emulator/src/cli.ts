@@ -14,7 +14,7 @@ import {
 } from './cli/usage';
 import { lockHolder } from './database/lock';
 import { envDataDir, rootEnv } from './envs';
-import { exportDataDir, importIntoDataDir } from './database/portable';
+import { exportDataDirToFile, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 
@@ -179,9 +179,8 @@ function transfer(command: CommandSpec, args: string[]): void {
           `no data for env ${String(env)} in ${dataDir} (looked in ${envDir}; the root holds env ${rootEnv(dataDir, '(unnamed)')}'s)`,
         );
       }
-      const data = exportDataDir(dataDir, envDir);
-      fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-      const count = Object.values(data.collections).reduce((n, docs) => n + docs.length, 0);
+      // Written a document at a time (portable.ts), never built as one string.
+      const count = exportDataDirToFile(dataDir, file, envDir);
       process.stdout.write(`exported ${count} documents from ${envDir} to ${file}\n`);
     } else {
       const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -11,7 +11,13 @@ import { applyDocumentSeed } from './seed';
 import { RealtimeServer } from './realtime';
 import { RulesEngine } from './rules';
 import { acquireLock } from './lock';
-import { compactedEntries, exportStore, importIntoStore, type ExportFile } from './portable';
+import {
+  compactedEntries,
+  exportStore,
+  exportStream,
+  importIntoStore,
+  type ExportFile,
+} from './portable';
 import {
   Store,
   validateCollectionName,
@@ -295,7 +301,14 @@ export class DatabaseService implements EmulatorService {
 
     mountDocumentRoutes(app, storeIn, this.ctx.events);
 
-    app.get('/database/export', (c) => c.json(exportStore(storeIn(c), this.ctx.clock.now())));
+    // Streamed from a snapshot (portable.ts): never built as one string, whatever the size.
+    app.get(
+      '/database/export',
+      (c) =>
+        new Response(exportStream(storeIn(c), this.ctx.clock.now()), {
+          headers: { 'content-type': 'application/json; charset=UTF-8' },
+        }),
+    );
 
     app.post('/database/import', async (c) => {
       const store = storeIn(c);
