@@ -3,7 +3,7 @@
 // drives our jest 30. Scope: the files in `mutate`, exercised by the tests stryker.jest.config.js
 // lists (unit tier, emulator unit tests, and the rules/realtime integration files that run the
 // emulator from source). Incremental: a rerun reuses reports/stryker-incremental.json and only
-// tests mutants whose code or tests changed. Concurrency 2: the machine is shared.
+// tests mutants whose code or tests changed.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
@@ -18,21 +18,19 @@ export default {
   // TABLE is pinned entry by entry by tests/unit/order-state.test.ts's independently written
   // EXPECTED table instead.
   ignoreStatic: true,
-  // What fits a run on this shared 2-core machine (about 20 minutes): the state machine and the
-  // functions of server/payments.ts that decide money or access (applyEvent, confirmPayment,
-  // reconcile, settleStaleOrder, closeAtWeChat, paidReply; the payment callback; the refund
-  // callback and confirmRefund). The whole scope of issue 19 (all of payments.ts, the emulator's
-  // rules, realtime auth and pay callbacks, whose rules/realtime tests start an emulator per run)
-  // was measured at 3 to 5 hours here: pass it with --mutate where there is time, e.g.
-  // `npx stryker run stryker.config.mjs --mutate emulator/src/pay/callbacks.ts`, after adding the
-  // test files that cover it to stryker.jest.config.js.
+  // The state machine and the payment flows, whole (server/payments.ts only gathers them). The
+  // emulator's money and security modules are listed in stryker.emulator.config.mjs.
   mutate: [
     'server/order-state.ts',
-    'server/payments.ts:137-350',
-    'server/payments.ts:505-575',
-    'server/payments.ts:720-800',
+    'server/order-events.ts',
+    'server/userpay.ts',
+    'server/pay-callback.ts',
+    'server/payquery.ts',
+    'server/payexpire.ts',
+    'server/refunds.ts',
   ],
-  concurrency: 2,
+  // One mutant at a time, under `nice` (package.json): the machine is shared.
+  concurrency: 1,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],

@@ -10,5 +10,5 @@ module.exports = {
   testTimeout: 30000,
   testEnvironment: 'node',
   transform,
-  testMatch: ['<rootDir>/tests/unit/{payments,money-branches,order-state}.test.ts'],
+  testMatch: ['<rootDir>/tests/unit/{payments,money-branches,order-state,prototype-keys}.test.ts'],
 };

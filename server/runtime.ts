@@ -11,7 +11,7 @@ import { newTradeNo } from './trade-no';
 
 /**
  * Wiring for the deployed functions: the real wx-server-sdk, the function's environment, the
- * system clock. Everything the flows do is decided in payments.ts; this file only connects it.
+ * system clock. Everything the flows do is decided in the payment flows (payments.ts); this file only connects it.
  */
 // DYNAMIC_CURRENT_ENV (a symbol the typings do not admit) = the env the function runs in.
 cloud.init({ env: cloud.DYNAMIC_CURRENT_ENV as unknown as string });

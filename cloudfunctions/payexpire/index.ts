@@ -1,6 +1,6 @@
 // Timer: ends unpaid orders past their lifetime, honouring payments whose callback never came.
 import { toErrorReply } from '../../server/errors';
-import { expireOrders } from '../../server/payments';
+import { expireOrders } from '../../server/payexpire';
 import { currentCaller, paymentDeps } from '../../server/runtime';
 
 export async function main(): Promise<unknown> {

@@ -1,5 +1,5 @@
 // Administrators refund an order {docid, reason?}; the refund number is stable across retries.
-import { requestRefund } from '../../server/payments';
+import { requestRefund } from '../../server/refunds';
 import { functionMain } from '../../server/runtime';
 
 export const main = functionMain(requestRefund);

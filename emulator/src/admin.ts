@@ -1,3 +1,4 @@
+import { unknownEnv } from './envs';
 import { EmulatorError } from './errors';
 import { orderedServices } from './registry';
 import type { ActionContext, ActionHandler, EmulatorContext } from './service';
@@ -35,18 +36,6 @@ export function platformErrorBody(err: unknown): Record<string, unknown> {
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL_SERVER_ERROR', message, requestId: requestId() };
-}
-
-/**
- * An SDK call naming an env this emulator does not host. The code is the cloud's (INVALID_ENV,
- * which its own error text links to); "Environment not found" is what the cloud answers for an
- * env id that does not exist (developers' reports of errCode -501000). Nothing is read or written.
- */
-function unknownEnv(env: string, hosted: string[]): EmulatorError {
-  return new EmulatorError(
-    'INVALID_ENV',
-    `Environment not found: env "${env}" is not hosted by wxcloud-emulator (it hosts ${hosted.join(', ')}). To emulate it too, start with --env-id ${[...hosted, env].join(',')} (JS: envId: '${[...hosted, env].join(',')}'); or init the SDK with env: cloud.DYNAMIC_CURRENT_ENV.`,
-  );
 }
 
 export function createAdminDispatch(ctx: EmulatorContext): AdminDispatch {

@@ -13,7 +13,7 @@ import {
   type CommandSpec,
 } from './cli/usage';
 import { lockHolder } from './database/lock';
-import { exportDataDir, importIntoDataDir } from './database/portable';
+import { exportDataDirToFile, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
 
@@ -79,8 +79,13 @@ async function start(args: string[]): Promise<void> {
     const dataDir = path.resolve(opts.string('data') ?? DEFAULTS.dataDir);
     const holder = lockHolder(dataDir);
     if (holder) fail(`an emulator (pid ${holder}) is using ${dataDir}; stop it before --fresh`);
-    // Only the database's own folder: the data dir may hold other services' files.
+    // Only the databases' own folders (the first env's, and each other env's under envs/): the
+    // data dir may hold other services' files.
     fs.rmSync(path.join(dataDir, 'database'), { recursive: true, force: true });
+    const envsDir = path.join(dataDir, 'envs');
+    for (const env of fs.existsSync(envsDir) ? fs.readdirSync(envsDir) : []) {
+      fs.rmSync(path.join(envsDir, env, 'database'), { recursive: true, force: true });
+    }
   }
   const positiveInt = (flag: string): number | undefined => {
     const text = opts.string(flag);
@@ -160,17 +165,27 @@ function transfer(command: CommandSpec, args: string[]): void {
   const [file, ...extra] = opts.positionals;
   if (!file || extra.length) fail(`${command.name} takes exactly one FILE`, command);
   const dataDir = path.resolve(opts.string('data') ?? DEFAULTS.dataDir);
+  const env = opts.string('env');
+  // The first env's data is at the root; every other env's under envs/<id>/ (envs.ts).
+  const envDir = env === undefined ? dataDir : path.join(dataDir, 'envs', env);
+  if (env !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(env)) {
+    fail(`--env ${JSON.stringify(env)} is not an env id (letters, digits, - and _)`, command);
+  }
   try {
     if (command === EXPORT) {
-      const data = exportDataDir(dataDir);
-      fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-      const count = Object.values(data.collections).reduce((n, docs) => n + docs.length, 0);
-      process.stdout.write(`exported ${count} documents from ${dataDir} to ${file}\n`);
+      if (!fs.existsSync(envDir)) {
+        throw new Error(
+          `no data for env ${String(env)} in ${dataDir} (looked in ${envDir}); the first env's data is at the root: omit --env`,
+        );
+      }
+      // Written a document at a time (portable.ts), never built as one string.
+      const count = exportDataDirToFile(dataDir, file, envDir);
+      process.stdout.write(`exported ${count} documents from ${envDir} to ${file}\n`);
     } else {
       const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-      const result = importIntoDataDir(dataDir, raw);
+      const result = importIntoDataDir(dataDir, raw, envDir);
       process.stdout.write(
-        `imported ${result.documents} documents into ${result.collections} collections in ${dataDir}\n`,
+        `imported ${result.documents} documents into ${result.collections} collections in ${envDir}\n`,
       );
     }
   } catch (err) {

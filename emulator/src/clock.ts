@@ -113,6 +113,17 @@ export class Clock {
     for (const settle of this.settlers) await settle().catch(() => undefined);
   }
 
+  /**
+   * Moves emulated time forward to `at` without running anything (a restart: the pay sandbox's
+   * records were written up to `at`, and emulated time only moves forward). Never goes back.
+   */
+  catchUp(at: number): void {
+    if (Number.isFinite(at) && at > this.now()) {
+      this.offsetMs += at - this.now();
+      this.arm();
+    }
+  }
+
   /** Back to real time (used by reset); drops every pending task. */
   resetToRealTime(): void {
     this.offsetMs = 0;

@@ -42,3 +42,12 @@ export async function resetEmulator(ctx: EmulatorContext): Promise<void> {
   ctx.events.clear();
   ctx.events.emit('emulator.reset', {});
 }
+
+/**
+ * `POST /emulator/v1/reset?env=ID`: empties that env's data only (its documents and files, then
+ * its seed); payments, faults, events and the clock stay, as they are not kept per env.
+ */
+export function resetEnv(ctx: EmulatorContext, env: string): void {
+  for (const service of orderedServices(ctx.services)) service.resetEnv?.(env);
+  ctx.events.emit('emulator.reset', { env });
+}

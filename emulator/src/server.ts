@@ -3,10 +3,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { createAdminDispatch, parseJsonBody, platformErrorBody } from './admin';
 import { BODY_LIMITS } from './body-limits';
+import { controlEnv } from './envs';
 import { EmulatorError } from './errors';
 import { EVENT_TYPES, type EmulatorEvent, type EmulatorEventType } from './events';
 import { payRequestRoutes } from './pay/requests';
-import { orderedServices, resetEmulator } from './registry';
+import { orderedServices, resetEmulator, resetEnv } from './registry';
 import type { EmulatorContext } from './service';
 
 function limitBody(maxSize: number, what: string): ReturnType<typeof bodyLimit> {
@@ -131,7 +132,10 @@ export function createApp(ctx: EmulatorContext): Hono {
   );
 
   control.post('/reset', async (c) => {
-    await resetEmulator(ctx);
+    // `?env=ID` resets that env's data only; without it everything resets.
+    const env = c.req.query('env');
+    if (env === undefined) await resetEmulator(ctx);
+    else resetEnv(ctx, controlEnv(ctx.config, env));
     return c.json({ ok: true });
   });
 

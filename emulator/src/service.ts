@@ -89,5 +89,7 @@ export interface EmulatorService {
   attachServer?(server: import('node:http').Server): void;
   /** Empties data, faults and pending work; keeps declared collections and configuration. */
   reset(): Promise<void>;
+  /** Empties one env's data (`POST /emulator/v1/reset?env=`), for services that keep data per env. */
+  resetEnv?(env: string): void;
   stop(): Promise<void>;
 }

@@ -20,7 +20,10 @@ let errors: string[];
 
 beforeAll(async () => {
   await startAll([
-    startProjectEmulator({ preview: true }).then((started) => (emulator = started)),
+    // A second env (emulator/docs/envs.md) for the console's env switch; the page uses the first.
+    startProjectEmulator({ preview: true, envId: 'local-env,staging-env' }).then(
+      (started) => (emulator = started),
+    ),
     launchBrowser().then((launched) => (browser = launched)),
   ]);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -138,12 +141,12 @@ test("switching user shows that user's own state", async () => {
   expect(await frame.locator('[data-role="page-host"]').getAttribute('data-openid')).toBe(
     'o_local_user_0001',
   );
-  // The picker shows each user's orders.
+  // The picker shows each user's orders, in the console's language (this browser's: English).
   await frame
-    .locator('[data-user-state="o_local_user_0001"]', { hasText: '1 单 · 1 已付' })
+    .locator('[data-user-state="o_local_user_0001"]', { hasText: '1 order · 1 paid' })
     .waitFor(WAIT);
   await frame
-    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 单 · 0 已付' })
+    .locator('[data-user-state="o_local_user_0002"]', { hasText: '1 order · 0 paid' })
     .waitFor(WAIT);
 });
 
@@ -211,6 +214,29 @@ test('the console browses cloud storage (sizes, owners, image previews) and show
   );
   // The paid-content collection is listed with the others.
   await consolePage.getByRole('button', { name: /^PAIDCONTENT/ }).waitFor(WAIT);
+});
+
+test('the console switches env: each env shows its own files', async () => {
+  // A file only the second env holds (the control API's ?env=, emulator/docs/envs.md).
+  const put = await fetch(
+    `${emulator.url}/emulator/v1/storage/files/staging-only.txt?env=staging-env`,
+    {
+      method: 'PUT',
+      body: 'only in staging',
+    },
+  );
+  expect(put.status).toBe(200);
+  const stagingRow = consolePage.locator(
+    '[data-role="storage-file"][data-path="staging-only.txt"]',
+  );
+  const select = consolePage.locator('[data-role="env-select"]');
+  await select.selectOption({ label: 'staging-env' });
+  await stagingRow.waitFor(WAIT);
+  await select.selectOption({ label: 'local-env' });
+  await stagingRow.waitFor({ state: 'detached', ...WAIT });
+  await consolePage
+    .locator('[data-role="storage-file"][data-path="paid/demo-unlock/cover.png"]')
+    .waitFor(WAIT);
 });
 
 test("a dropped callback is recovered by the page's fallback query", async () => {

@@ -1,78 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
+import { startEmulator } from '../../emulator/src/emulator';
 import { runWithSdk } from '../support/sdk';
+import { bundleCli, killed, type CliBin } from '../support/cli-process';
 import { makeProject } from './database-helpers';
 
 // The CLI as users run it: the bundled bin on plain Node, its ready line, and data that survives
-// SIGKILL. The bin is bundled here into a temporary folder (the same esbuild options as
-// scripts/build.mjs) so the test never races another build of emulator/dist.
+// SIGKILL. The bin is bundled into a temporary folder (tests/support/cli-process.ts) so the test
+// never races another build of emulator/dist.
 
-const root = path.resolve(__dirname, '../..');
-let outdir: string;
-const children = new Set<ChildProcess>();
-
+let bin: CliBin;
 beforeAll(async () => {
-  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-cli-'));
-  await esbuild.build({
-    entryPoints: ['cli', 'functions/worker'].map((n) => path.join(root, 'emulator/src', `${n}.ts`)),
-    outdir,
-    outbase: path.join(root, 'emulator/src'),
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'error',
-  });
+  bin = await bundleCli();
 });
+afterAll(() => bin.killAll());
 
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Starts the bin and resolves with its URL once it prints the ready line (bounded wait). */
-function startCli(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(outdir, 'cli.js'), ...args], {
-    cwd,
-    // The bundle leaves packages external; resolve them from this repository's node_modules.
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(root, 'node_modules') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line within 15 s; stderr: ${err}`)),
-      15000,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^wxcloud-emulator ready at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] });
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cli exited with ${code} before ready: ${err}`));
-    });
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const startCli = (args: string[], cwd: string): ReturnType<CliBin['start']> => bin.start(args, cwd);
 
 test('start --port 0 --in-memory prints the ready line; health and the SDK work', async () => {
   const { projectDir, functionsDir } = makeProject();
@@ -132,19 +75,9 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
   });
   await killed(second.child);
 
-  const cli = path.join(outdir, 'cli.js');
   const file = path.join(projectDir, 'export.json');
   const run = (extra: string[]): Promise<{ code: number | null; out: string }> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, ...extra, '--data', dataDir], {
-        cwd: projectDir,
-        env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(root, 'node_modules') },
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      child.once('exit', (code) => resolve({ code, out }));
-    });
+    bin.run([...extra, '--data', dataDir], projectDir);
   // The killed emulator's lock is stale: export takes it over and says so (stderr).
   expect(await run(['export', file])).toEqual({
     code: 0,
@@ -177,4 +110,68 @@ test('acknowledged writes survive SIGKILL; export, --fresh and import', async ()
   );
   expect(count).toBe(19);
   await killed(restored.child);
+});
+
+// With several envs (--env-id a,b) the first env's data is the data dir's root and every other
+// env's is under envs/<id>/ (emulator/docs/envs.md, the emulator's own layout): export and import
+// take --env ID for the others.
+test('export and import --env ID read and write an env after the first', async () => {
+  const { projectDir, functionsDir } = makeProject();
+  const dataDir = path.join(projectDir, 'data');
+  const options = { functionsDir, projectDir, dataDir, port: 0, envId: 'prod-a1,test-b2' };
+  const emulator = await startEmulator(options);
+  await runWithSdk(
+    emulator.url,
+    `await db.collection('ITEMS').add({ data: { _id: 't1', n: 1 } });`,
+    {
+      envId: 'test-b2',
+    },
+  );
+  await emulator.stop();
+
+  const run = (extra: string[]): Promise<{ code: number | null; out: string }> =>
+    bin.run([...extra, '--data', dataDir], projectDir);
+  const testFile = path.join(projectDir, 'test-b2.json');
+  expect(await run(['export', testFile, '--env', 'test-b2'])).toEqual({
+    code: 0,
+    out: `exported 1 documents from ${path.join(dataDir, 'envs', 'test-b2')} to ${testFile}\n`,
+  });
+  const rootFile = path.join(projectDir, 'root.json');
+  expect((await run(['export', rootFile])).code).toBe(0);
+  const itemsIn = (file: string): unknown[] =>
+    (JSON.parse(fs.readFileSync(file, 'utf8')) as { collections: Record<string, unknown[]> })
+      .collections.ITEMS ?? [];
+  expect(itemsIn(testFile)).toEqual([{ _id: 't1', n: 1 }]);
+  expect(itemsIn(rootFile)).toEqual([]);
+
+  // Imported into the first env (no --env), the document is at the root too.
+  expect((await run(['import', testFile])).code).toBe(0);
+  const again = await startEmulator(options);
+  try {
+    const res = await fetch(`${again.url}/emulator/v1/collections/ITEMS/documents`);
+    expect(((await res.json()) as { documents: unknown[] }).documents).toEqual([
+      { _id: 't1', n: 1 },
+    ]);
+  } finally {
+    await again.stop();
+  }
+
+  const missing = await run(['export', testFile, '--env', 'nope-env']);
+  expect(missing.code).toBe(1);
+  expect(missing.out).toContain('no data for env nope-env');
+
+  // --fresh empties every env's database, the ones under envs/ too.
+  const fresh = await startCli(
+    ['start', '--port', '0', '--data', dataDir, '--functions', functionsDir, '--fresh'].concat([
+      '--env-id',
+      'prod-a1,test-b2',
+    ]),
+    projectDir,
+  );
+  try {
+    const res = await fetch(`${fresh.url}/emulator/v1/collections/ITEMS/documents?env=test-b2`);
+    expect(((await res.json()) as { documents: unknown[] }).documents).toEqual([]);
+  } finally {
+    await killed(fresh.child);
+  }
 });

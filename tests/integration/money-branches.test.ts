@@ -9,7 +9,7 @@ import { runWithSdk } from '../support/sdk';
  * "WeChat Pay disagreeing"). Status values are WeChat Pay v2's: queryOrder `trade_state`,
  * `err_code` ORDERNOTEXIST; queryRefund `refund_status_$n` SUCCESS / REFUNDCLOSE / CHANGE
  * (pay.weixin.qq.com/wiki/doc/api/jsapi_sl.php, chapters 9_2 and 9_5). The app's errmsg texts
- * are this project's own (server/payments.ts), not the platform's.
+ * are this project's own (server/, e.g. pay-callback.ts), not the platform's.
  */
 
 interface Order {
@@ -250,6 +250,26 @@ describe('refunds that do not end SUCCESS, and refunds outside the app', () => {
     expect(refunds.map((r) => [r.source, r.status])).toEqual([
       ['VENDOR_PLATFORM', 'REFUNDCLOSE'],
       ['API', 'SUCCESS'],
+    ]);
+    expect(await stored(tradeno)).toMatchObject({ status: 'refunded' });
+    expect(await unlocks()).toEqual([]);
+  });
+
+  it('ours closed, then a refund on the merchant platform succeeds: refunded, unlock revoked', async () => {
+    const { tradeno, docid } = await paid();
+    await faults({ refunds: [{ status: 'REFUNDCLOSE', outTradeNo: tradeno }] });
+    expect(await refund(docid)).toMatchObject({ status: 'refunding' });
+    await settleRefunds();
+    expect(await stored(tradeno)).toMatchObject({ status: 'paid' });
+    // The shop refunds by hand instead: queryRefund lists ours (closed) first, then this one.
+    await control(emu, 'POST', `/pay/orders/${tradeno}/refund`, {
+      functionName: 'payrefundnotify',
+    });
+    await settleRefunds();
+    const refunds = emu.services.pay.getOrder(tradeno)?.refunds ?? [];
+    expect(refunds.map((r) => [r.source, r.status])).toEqual([
+      ['API', 'REFUNDCLOSE'],
+      ['VENDOR_PLATFORM', 'SUCCESS'],
     ]);
     expect(await stored(tradeno)).toMatchObject({ status: 'refunded' });
     expect(await unlocks()).toEqual([]);

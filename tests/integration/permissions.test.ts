@@ -8,7 +8,11 @@
  * platform-facts §8: under the basic permissions the platform adds "_openid is the user" to a
  * query by itself, so the creator's doc(id).update()/remove() work and others' match nothing.
  * The names are Tencent Cloud's AclTag values (READONLY, PRIVATE, ADMINWRITE, ADMINONLY). A
- * collection without a file gets PRIVATE, a new collection's default (platform-facts §8).
+ * collection without a file gets PRIVATE, taken as a new collection's default: no official
+ * document states it (emulator/docs/rules.md lists what was searched); the source is community
+ * reports that a collection created by code gets "仅创建者及管理员可读写"
+ * (developers.weixin.qq.com/community/develop/doc/0002aa68828dc842feb7cd09156400) and
+ * platform-facts §8.
  * Error wording is the emulator's; the code (DATABASE_PERMISSION_DENIED → -502003) the platform's.
  */
 import fs from 'node:fs';

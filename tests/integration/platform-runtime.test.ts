@@ -9,6 +9,7 @@
  * Node.js guide (cloud.tencent.com/document/product/583/11060: handlers take (event, context,
  * callback), callback(error, result) answers; an async handler answers with return).
  */
+import dgram from 'node:dgram';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import type { InvokeOutcome } from '../../emulator/src/functions';
@@ -99,6 +100,58 @@ describe('the platform around a function', () => {
       memory_limit_in_mb: 256,
       time_limit_in_ms: 3000,
     });
+  });
+
+  test('context.getRemainingTimeInMillis() counts down from the timeout; the printed context keeps the platform fields', async () => {
+    // The method is AWS Lambda's Node.js context method ("returns the number of milliseconds left
+    // before the execution times out", docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html);
+    // no Tencent doc lists it for SCF, whose context is JSON data (time_limit_in_ms, request_id,
+    // ...: cloud.tencent.com/document/product/583/9210), so it stays out of the context's keys.
+    // The function's config.json sets a 5 s timeout (the console's 超时时间, in seconds).
+    const outcome = await invoke({ name: 'time-left', data: { waitMs: 300 } });
+    const result = resultOf<{
+      atStart: number;
+      afterWait: number;
+      limit: number;
+      keys: string[];
+      printed: Record<string, unknown>;
+    }>(outcome);
+    expect(result.limit).toBe(5000);
+    expect(result.atStart).toBeGreaterThan(0);
+    expect(result.atStart).toBeLessThanOrEqual(5000);
+    // 300 ms of waiting takes at least 300 ms off what is left.
+    expect(result.atStart - result.afterWait).toBeGreaterThanOrEqual(300);
+    expect(result.keys).not.toContain('getRemainingTimeInMillis');
+    expect(result.keys).toEqual(
+      expect.arrayContaining(['request_id', 'function_name', 'time_limit_in_ms', 'namespace']),
+    );
+    expect(result.printed).toMatchObject({ function_name: 'time-left', time_limit_in_ms: 5000 });
+  });
+
+  test('UDP is sealed like TCP: a datagram or connect to an outside host fails naming it; loopback works', async () => {
+    // The emulator's own rule (network-seal.ts, README "The network is sealed"): an instance
+    // reaches only loopback; the EWXCLOUD_SEALED code and wording are the emulator's.
+    const receiver = dgram.createSocket('udp4');
+    const received = new Promise<string>((resolve) =>
+      receiver.once('message', (msg) => resolve(msg.toString())),
+    );
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    try {
+      const outcome = await invoke({
+        name: 'udp-outside',
+        data: { localPort: receiver.address().port },
+      });
+      const result =
+        resultOf<Record<string, { failed: boolean; code?: string; message?: string }>>(outcome);
+      expect(result.local).toEqual({ failed: false });
+      expect(await received).toBe('hits:1|c');
+      expect(result.resolver).toMatchObject({ failed: true, code: 'EWXCLOUD_SEALED' });
+      expect(result.resolver?.message).toContain('119.29.29.29:53');
+      expect(result.statsd).toMatchObject({ failed: true, code: 'EWXCLOUD_SEALED' });
+      expect(result.statsd?.message).toContain('statsd.example.com');
+    } finally {
+      receiver.close();
+    }
   });
 
   test('a callback-style main answers through its callback, and fails through it', async () => {

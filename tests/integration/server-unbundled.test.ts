@@ -61,7 +61,7 @@ it('functionMain wires the caller from the platform context, never from the even
     string,
     unknown
   >;
-  // The recipe's `openid` field is refused outright (server/payments.ts rejectRecipeFields).
+  // The recipe's `openid` field is refused outright (server/userpay.ts rejectRecipeFields).
   expect(reply).toMatchObject({ errcode: 40001, errmsg: expect.stringContaining('openid') });
   expect(await documents(emu, 'USERPAYLOG')).toEqual([]);
 });

@@ -6,7 +6,10 @@
  * Each epoch: start on the data dir, check the database is exactly what the last epoch left
  * (restarts lose no acknowledged write), reset, open the watches, run one chaos round (its money
  * invariants checked against the sandbox), close the watches, stop. Exits 1 on any violation.
- * The pay sandbox is not persisted yet (issue 15 item 7), so money invariants are per epoch.
+ * Each epoch resets the emulator (the pay sandbox included), so money invariants are per epoch.
+ * RSS is the whole process: function instances are worker threads whose V8 heaps the main heap
+ * figure does not count, so each epoch also prints the live instances and the thread count, and
+ * after each stop the RSS left (memory the allocator keeps after the workers are gone).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +22,15 @@ import { createWxShoppers } from '../chaos/shoppers';
 import { control } from '../support/emulator';
 
 const ADMIN = 'o_chaos_admin';
+
+/** The process's thread count (Linux), to see function instances' worker threads come and go. */
+function threads(): string {
+  try {
+    return /^Threads:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -142,14 +154,21 @@ async function main(): Promise<number> {
       lastExport = await exportOf(emu);
       const memory = process.memoryUsage();
       rss.push(memory.rss);
+      // Function instances are worker threads in this process: each has its own V8 heap, which
+      // process.memoryUsage().heapUsed (the main isolate's) does not count, but RSS does.
+      const instances = emu.services.functions
+        .describe()
+        .reduce((n, f) => n + f.instances.filter((i) => i.state !== 'dead').length, 0);
       log(
         `epoch ${epoch}: ${report.ordersCreated} orders, ${report.sandboxPaid} paid, ${report.refunded} refunded, ` +
           `${watches.frames} watch frames, ${report.violations.length} violations; ` +
-          `rss ${mb(memory.rss)}, heap ${mb(memory.heapUsed)} (${Math.round((deadline - Date.now()) / 1000)} s left)`,
+          `rss ${mb(memory.rss)}, heap ${mb(memory.heapUsed)}, external ${mb(memory.external)}, ` +
+          `${instances} function instances, ${threads()} threads (${Math.round((deadline - Date.now()) / 1000)} s left)`,
       );
     } finally {
       await emu.stop();
     }
+    log(`epoch ${epoch} stopped: rss ${mb(process.memoryUsage().rss)}, ${threads()} threads`);
   }
   const final = await startEmulator({
     projectDir: path.resolve(__dirname, '../..'),

@@ -282,13 +282,47 @@ describe('refunds made outside the app', () => {
     expect(t.ledger.unlocks.size).toBe(1);
   });
 
-  it('several refunds, none of them ours: nothing changes', async () => {
+  // A successful refund anywhere on the order sent money back to the payer, so it revokes what
+  // the order paid for, as the single refund on the merchant platform above does.
+  it('several refunds: ours closed, then one on the merchant platform succeeds: refunded, unlock revoked', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    await requestRefund(t.deps, ADMIN, { docid: order.docid });
+    t.pay.settleRefund(order.tradeno, 'REFUNDCLOSE');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual(ACK);
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+    const totalfee = recorded(t, order.tradeno).totalfee;
+    const platform = t.pay.refundOnPlatform(order.tradeno, totalfee, 'SUCCESS');
+    expect(await handleRefundCallback(t.deps, WECHAT, { outTradeNo: order.tradeno })).toEqual(ACK);
+    expect(recorded(t, order.tradeno)).toMatchObject({
+      status: 'refunded',
+      // The refund that returned the money, not our closed one.
+      refund: { outRefundNo: platform.outRefundNo, refundFee: totalfee },
+    });
+    expect(t.ledger.unlocks.size).toBe(0);
+  });
+
+  it('several refunds, none of them ours, one succeeded: refunded, unlock revoked', async () => {
     const t = setup();
     const order = await paidOrder(t);
     t.pay.refundOnPlatform(order.tradeno, 1, 'REFUNDCLOSE');
-    t.pay.refundOnPlatform(order.tradeno, 1, 'SUCCESS');
+    const platform = t.pay.refundOnPlatform(order.tradeno, 1, 'SUCCESS');
+    expect(await confirmRefund(t.deps, recorded(t, order.tradeno))).toBe('SUCCESS');
+    expect(recorded(t, order.tradeno)).toMatchObject({
+      status: 'refunded',
+      refund: { outRefundNo: platform.outRefundNo, refundFee: 1 },
+    });
+    expect(t.ledger.unlocks.size).toBe(0);
+  });
+
+  it('several refunds, none of them ours, none succeeded: nothing changes', async () => {
+    const t = setup();
+    const order = await paidOrder(t);
+    t.pay.refundOnPlatform(order.tradeno, 1, 'REFUNDCLOSE');
+    t.pay.refundOnPlatform(order.tradeno, 1, 'PROCESSING');
     expect(await confirmRefund(t.deps, recorded(t, order.tradeno))).toBe('NONE');
-    expect(t.ledger.orders.get(order.tradeno)?.status).toBe('paid');
+    expect(recorded(t, order.tradeno).status).toBe('paid');
+    expect(t.ledger.unlocks.size).toBe(1);
   });
 });
 

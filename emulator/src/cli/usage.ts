@@ -81,18 +81,25 @@ export const START: CommandSpec = {
   ],
 };
 
+/** Which env's database export/import read and write (emulator/docs/envs.md: data dir layout). */
+const ENV: OptionSpec = {
+  name: 'env',
+  value: 'ID',
+  help: 'an env after the first of --env-id (its data is under DIR/envs/ID/); omit for the first env, kept at the root',
+};
+
 export const EXPORT: CommandSpec = {
   name: 'export',
   args: 'FILE',
   summary: "write the data folder's database to a JSON file",
-  options: [DATA],
+  options: [DATA, ENV],
 };
 
 export const IMPORT: CommandSpec = {
   name: 'import',
   args: 'FILE',
   summary: "replace those collections' documents from FILE (while no emulator uses the folder)",
-  options: [DATA],
+  options: [DATA, ENV],
 };
 
 export const COMMANDS = [START, EXPORT, IMPORT];

@@ -182,8 +182,17 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
   // Empty: requests name no env and the emulator uses its default, as wx.cloud.init() without
   // an env uses the default environment.
   let env = options.envId ?? '';
-  // One realtime socket per user (see database.ts).
-  const realtime: RealtimeSlot = { ws: undefined, WebSocket: options.WebSocket };
+  // One realtime socket per user and env (see database.ts): a socket signs in to one env, and
+  // its watches read that env's data.
+  const realtimeSlots = new Map<string, RealtimeSlot>();
+  const realtimeFor = (forEnv: string): RealtimeSlot => {
+    let slot = realtimeSlots.get(forEnv);
+    if (!slot) {
+      slot = { ws: undefined, WebSocket: options.WebSocket };
+      realtimeSlots.set(forEnv, slot);
+    }
+    return slot;
+  };
   const uiCalls: UiCall[] = [];
   const localFiles = new LocalFiles();
   const storage: StorageDeps = { http, openid, env: () => env, files: localFiles };
@@ -243,7 +252,8 @@ export function createWx(options: CreateWxOptions): EmulatedWx {
         });
       },
       database(opts) {
-        return createDatabase({ http, openid, env: opts?.env ?? env }, realtime);
+        const dbEnv = opts?.env ?? env;
+        return createDatabase({ http, openid, env: dbEnv }, realtimeFor(dbEnv));
       },
       uploadFile: (param) =>
         withCallbacks('cloud.uploadFile', param, () =>

@@ -1,14 +1,22 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import { controlEnv, envDataDir, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { loadDeclarations, type DeclaredCollection } from './declarations';
+import { controlWrite, mountDocumentRoutes } from './control-documents';
 import { createDatabaseActions } from './handlers';
 import { Journal } from './journal';
 import { applyDocumentSeed } from './seed';
 import { RealtimeServer } from './realtime';
 import { RulesEngine } from './rules';
 import { acquireLock } from './lock';
-import { compactedEntries, exportStore, importIntoStore, type ExportFile } from './portable';
+import {
+  compactedEntries,
+  exportStore,
+  exportStream,
+  importIntoStore,
+  type ExportFile,
+} from './portable';
 import {
   Store,
   validateCollectionName,
@@ -16,7 +24,7 @@ import {
   type FindOptions,
   type JournalEntry,
 } from './store';
-import { clone, toRelaxed, type Doc, type DocId } from './values';
+import { clone, type Doc } from './values';
 
 export type { ChangeEvent, ChangeKind, FindOptions, IndexSpec, UpdateSpec } from './store';
 export type { Doc, DocId } from './values';
@@ -48,55 +56,49 @@ export class DatabaseService implements EmulatorService {
     'database.addCollection',
     'auth.wsWebSign',
   ] as const;
-  /** The core store: collection and document operations with no wire format and no rules. */
+  /** The default env's store: collection and document operations with no wire format and no rules. */
   readonly store: Store;
   /** Security rules for client requests (rules/); server SDK requests bypass them. */
   readonly ruleEngine: RulesEngine;
   /** Realtime watch over WebSocket (realtime/), on the HTTP server's /ws/realtime. */
   readonly realtime: RealtimeServer;
-  private journal: Journal | undefined;
   private releaseLock: (() => void) | undefined;
   private declared: DeclaredCollection[] = [];
   /**
-   * The data of every hosted env but the first (`--env-id a,b`): its own store and action table,
-   * in memory only. Requests name their env (`?env=`); the default env is `store`.
+   * Every hosted env's data (`--env-id a,b`): its own store, action table and journal, in the
+   * data dir layout of envs.ts. Requests name their env (`?env=`); none means the default.
    */
-  private readonly otherEnvs = new Map<
-    string,
-    { store: Store; actions: Record<string, ActionHandler> }
-  >();
+  private readonly envs = new Map<string, EnvDatabase>();
 
   constructor(readonly ctx: EmulatorContext) {
-    this.store = new Store(
-      {
-        now: () => ctx.clock.now(),
-        schedule: (at, label, run) => ctx.clock.schedule(at, label, run),
-      },
-      (entry: JournalEntry) => this.journal?.append(entry),
-    );
     this.ruleEngine = new RulesEngine(ctx.events, () => ctx.clock.now());
-    this.realtime = new RealtimeServer(ctx, this.store, this.ruleEngine);
-    for (const env of ctx.config.envIds.slice(1)) {
-      const store = new Store(
-        {
-          now: () => ctx.clock.now(),
-          schedule: (at, label, run) => ctx.clock.schedule(at, label, run),
-        },
-        () => undefined,
-      );
-      const actions = createDatabaseActions(
-        store,
+    for (const env of ctx.config.envIds) {
+      const data: EnvDatabase = {
+        env,
+        store: new Store(
+          {
+            now: () => ctx.clock.now(),
+            schedule: (at, label, run) => ctx.clock.schedule(at, label, run),
+          },
+          (entry: JournalEntry) => data.journal?.append(entry),
+        ),
+        actions: {},
+        journal: undefined,
+      };
+      data.actions = createDatabaseActions(
+        data.store,
         () => ctx.clock.now(),
         ctx.events,
         this.ruleEngine,
       );
-      this.otherEnvs.set(env, { store, actions });
+      this.envs.set(env, data);
     }
+    this.store = this.envData().store;
+    this.realtime = new RealtimeServer(ctx, (env) => this.storeOf(env), this.ruleEngine);
     this.actions = {
-      ...this.perEnv(
-        createDatabaseActions(this.store, () => ctx.clock.now(), ctx.events, this.ruleEngine),
-      ),
-      // The realtime client's sign-in (platform-facts §2): a socket URL bound to the caller.
+      ...this.perEnv(Object.keys(this.envData().actions)),
+      // The realtime client's sign-in (platform-facts §2): a socket URL bound to the caller and
+      // the env the client named, so its watches see that env's data.
       'auth.wsWebSign': (_body, actionCtx) => {
         if (!actionCtx.client) {
           return Promise.reject(
@@ -106,19 +108,31 @@ export class DatabaseService implements EmulatorService {
             ),
           );
         }
-        return Promise.resolve({ data: this.realtime.sign(actionCtx.client.openid) });
+        return Promise.resolve({
+          data: this.realtime.sign(actionCtx.client.openid, this.envData(actionCtx.env).env),
+        });
       },
     };
   }
 
+  /** The data of a hosted env (the default when none is named); admin.ts refuses unknown ones. */
+  private envData(env?: string): EnvDatabase {
+    const data = this.envs.get(env || this.ctx.config.envId);
+    if (!data) throw unknownEnv(env ?? '', this.ctx.config.envIds);
+    return data;
+  }
+
+  /** The store of a hosted env (the default when none is named). */
+  storeOf(env?: string): Store {
+    return this.envData(env).store;
+  }
+
   /** Each action answered by the store of the env the request names. */
-  private perEnv(actions: Record<string, ActionHandler>): Record<string, ActionHandler> {
+  private perEnv(names: string[]): Record<string, ActionHandler> {
     const routed: Record<string, ActionHandler> = {};
-    for (const [name, handler] of Object.entries(actions)) {
-      routed[name] = (body, actionCtx) => {
-        const other = actionCtx.env ? this.otherEnvs.get(actionCtx.env) : undefined;
-        return (other?.actions[name] ?? handler)(body, actionCtx);
-      };
+    for (const name of names) {
+      routed[name] = (body, actionCtx) =>
+        (this.envData(actionCtx.env).actions[name] as ActionHandler)(body, actionCtx);
     }
     return routed;
   }
@@ -127,10 +141,10 @@ export class DatabaseService implements EmulatorService {
     this.declared = loadDeclarations(this.ctx.config.projectDir);
     // A rule outside the emulated subset stops the start, naming the file, rule and token.
     this.ruleEngine.load(this.declared);
-    if (!this.ctx.config.inMemory) this.openDataDir(this.ctx.config.dataDir);
     try {
+      if (!this.ctx.config.inMemory) this.openDataDir();
       // A unique index declared over stored duplicates stops the start here (store.ts).
-      for (const store of [this.store, ...[...this.otherEnvs.values()].map((e) => e.store)]) {
+      for (const { store } of this.envs.values()) {
         for (const declaration of this.declared) {
           store.createCollection(declaration.name, {
             rules: declaration.rules,
@@ -143,8 +157,11 @@ export class DatabaseService implements EmulatorService {
       await this.stop();
       throw err;
     }
-    applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
-    this.realtime.start();
+    // Each env holds the project's seed, as deploying the project to each env would give it.
+    for (const { store, env } of this.envs.values()) {
+      applyDocumentSeed(store, this.ctx.config.projectDir, env);
+    }
+    this.realtime.start([...this.envs.values()].map(({ env, store }) => ({ env, store })));
   }
 
   attachServer(server: import('node:http').Server): void {
@@ -153,34 +170,41 @@ export class DatabaseService implements EmulatorService {
 
   /** Empties documents, ends transactions and clears faults; collections, rules, indexes stay. */
   async reset(): Promise<void> {
-    this.store.clearFaults();
-    this.store.clearDocuments();
-    for (const { store } of this.otherEnvs.values()) store.clearDocuments();
-    applyDocumentSeed(this.store, this.ctx.config.projectDir, this.ctx.config.envId);
-    this.realtime.reset();
+    for (const { env } of this.envs.values()) this.resetEnv(env);
+  }
+
+  /** One env's part of reset (`POST /emulator/v1/reset?env=`): its documents, then its seed. */
+  resetEnv(env: string): void {
+    const { store } = this.envData(env);
+    store.clearFaults();
+    store.clearDocuments();
+    applyDocumentSeed(store, this.ctx.config.projectDir, env);
+    this.realtime.reset(env);
   }
 
   async stop(): Promise<void> {
     this.realtime.stop();
-    for (const id of this.store.openTransactionIds()) this.store.abortTransaction(id);
-    const journal = this.journal;
-    this.journal = undefined;
-    journal?.close();
-    await journal?.settled(); // a background compaction stops and removes its temporary file
+    for (const data of this.envs.values()) {
+      for (const id of data.store.openTransactionIds()) data.store.abortTransaction(id);
+      const journal = data.journal;
+      data.journal = undefined;
+      journal?.close();
+      await journal?.settled(); // a background compaction stops and removes its temporary file
+    }
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
 
-  // ---- the API other services and tests use -------------------------------------------------
+  // ---- the API other services and tests use (`env`: a hosted env, the default when omitted) --
 
   /** Calls `listener` after each committed document change, in commit order. */
-  onChange(listener: (event: ChangeEvent) => void): () => void {
-    return this.store.onChange(listener);
+  onChange(listener: (event: ChangeEvent) => void, env?: string): () => void {
+    return this.storeOf(env).onChange(listener);
   }
 
   /** Runs a query (plain JS filter, MongoDB operators) against a collection's committed docs. */
-  query(collection: string, filter: Doc = {}, options: FindOptions = {}): Doc[] {
-    return this.store.find(collection, filter, options);
+  query(collection: string, filter: Doc = {}, options: FindOptions = {}, env?: string): Doc[] {
+    return this.storeOf(env).find(collection, filter, options);
   }
 
   /** The security rules a `database/<NAME>.json` declared, or undefined. */
@@ -194,16 +218,16 @@ export class DatabaseService implements EmulatorService {
   }
 
   /** The next `count` write requests to `collection` fail, writing nothing (0 clears). */
-  injectWriteFailures(collection: string, count: number): void {
-    this.store.injectWriteFailures(collection, count);
+  injectWriteFailures(collection: string, count: number, env?: string): void {
+    this.storeOf(env).injectWriteFailures(collection, count);
   }
 
-  exportData(): ExportFile {
-    return exportStore(this.store, this.ctx.clock.now());
+  exportData(env?: string): ExportFile {
+    return exportStore(this.storeOf(env), this.ctx.clock.now());
   }
 
-  importData(file: unknown): { collections: number; documents: number } {
-    return importIntoStore(this.store, file);
+  importData(file: unknown, env?: string): { collections: number; documents: number } {
+    return importIntoStore(this.storeOf(env), file);
   }
 
   /**
@@ -213,7 +237,7 @@ export class DatabaseService implements EmulatorService {
    */
   applyFaults(spec: unknown): void {
     const usage =
-      'database faults: {"failWrites": {"collection": "NAME", "count": N}} (or an array of them), or {"clear": true}';
+      'database faults: {"failWrites": {"collection": "NAME", "count": N, "env"?: "ID"}} (or an array of them), or {"clear": true}';
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
       throw new EmulatorError('INVALID_PARAM', usage);
     }
@@ -229,104 +253,121 @@ export class DatabaseService implements EmulatorService {
       throw new EmulatorError('INVALID_PARAM', usage);
     const items =
       failWrites === undefined ? [] : Array.isArray(failWrites) ? failWrites : [failWrites];
-    const parsed = items.map((item: { collection?: unknown; count?: unknown } | null) => {
-      if (!item || typeof item !== 'object') throw new EmulatorError('INVALID_PARAM', usage);
-      const collection = validateCollectionName(item.collection);
-      if (!this.store.hasCollection(collection)) {
-        throw new EmulatorError('INVALID_PARAM', `failWrites: no collection ${collection}`);
-      }
-      if (typeof item.count !== 'number') {
-        throw new EmulatorError('INVALID_PARAM', `failWrites.count must be a number; ${usage}`);
-      }
-      return { collection, count: item.count };
-    });
-    if (clear) this.store.clearFaults();
+    const parsed = items.map(
+      (item: { collection?: unknown; count?: unknown; env?: unknown } | null) => {
+        if (!item || typeof item !== 'object') throw new EmulatorError('INVALID_PARAM', usage);
+        if (item.env !== undefined && typeof item.env !== 'string') {
+          throw new EmulatorError('INVALID_PARAM', `failWrites.env must be an env id; ${usage}`);
+        }
+        const store = this.storeOf(controlEnv(this.ctx.config, item.env));
+        const collection = validateCollectionName(item.collection);
+        if (!store.hasCollection(collection)) {
+          throw new EmulatorError('INVALID_PARAM', `failWrites: no collection ${collection}`);
+        }
+        if (typeof item.count !== 'number') {
+          throw new EmulatorError('INVALID_PARAM', `failWrites.count must be a number; ${usage}`);
+        }
+        return { store, collection, count: item.count };
+      },
+    );
+    if (clear) for (const data of this.envs.values()) data.store.clearFaults();
     // Validate all first (above), then apply, so a bad item changes nothing.
-    for (const { collection, count } of parsed) this.store.injectWriteFailures(collection, count);
+    for (const { store, collection, count } of parsed) store.injectWriteFailures(collection, count);
   }
 
+  /** Control routes; each takes `?env=` (a hosted env; the default when omitted). */
   routes(app: Hono): void {
-    const existing = (name: string): string => {
-      validateCollectionName(name);
-      if (!this.store.hasCollection(name)) {
-        throw new EmulatorError('DATABASE_COLLECTION_NOT_EXIST', `no collection ${name}`, 404);
-      }
-      return name;
-    };
-
+    const storeIn = (c: Context): Store =>
+      this.storeOf(controlEnv(this.ctx.config, c.req.query('env')));
     app.get('/collections', (c) =>
       c.json({
-        collections: this.store.listCollections().map((info) => ({
-          ...info,
-          declared: this.declared.some((d) => d.name === info.name),
-          // What a client request meets: CUSTOM (security rules) or a basic permission.
-          permission: this.ruleEngine.permissionOf(info.name),
-        })),
+        collections: storeIn(c)
+          .listCollections()
+          .map((info) => ({
+            ...info,
+            declared: this.declared.some((d) => d.name === info.name),
+            // What a client request meets: CUSTOM (security rules) or a basic permission.
+            permission: this.ruleEngine.permissionOf(info.name),
+          })),
       }),
     );
 
     app.put('/collections/:name', (c) => {
       const name = c.req.param('name');
-      const created = this.store.createCollection(name);
+      const created = storeIn(c).createCollection(name);
       return c.json({ name, created }, created ? 201 : 200);
     });
 
-    app.get('/collections/:name/documents', (c) => {
-      const name = existing(c.req.param('name'));
-      return c.json({ documents: this.store.find(name, {}).map((d) => toRelaxed(d)) });
-    });
+    mountDocumentRoutes(app, storeIn, this.ctx.events);
 
-    app.get('/collections/:name/documents/:id', (c) => {
-      const name = existing(c.req.param('name'));
-      const raw = c.req.param('id');
-      // Ids are strings unless a client chose a number (doc(42)); try the string first.
-      let doc = this.store.get(name, raw);
-      if (!doc && /^-?\d+(\.\d+)?$/.test(raw)) doc = this.store.get(name, Number(raw) as DocId);
-      if (!doc) throw new EmulatorError('DOCUMENT_NOT_FOUND', `no document ${raw} in ${name}`, 404);
-      return c.json({ document: toRelaxed(doc) });
-    });
-
-    app.get('/database/export', (c) => c.json(this.exportData()));
+    // Streamed from a snapshot (portable.ts): never built as one string, whatever the size.
+    app.get(
+      '/database/export',
+      (c) =>
+        new Response(exportStream(storeIn(c), this.ctx.clock.now()), {
+          headers: { 'content-type': 'application/json; charset=UTF-8' },
+        }),
+    );
 
     app.post('/database/import', async (c) => {
+      const store = storeIn(c);
       const body: unknown = await c.req.json().catch(() => {
         throw new EmulatorError(
           'INVALID_PARAM',
           'database/import needs a JSON body (an export file)',
         );
       });
-      return c.json({ ok: true, ...this.importData(body) });
+      const imported = controlWrite(
+        this.ctx.events,
+        'database.import',
+        undefined,
+        () => importIntoStore(store, body),
+        (result) => result.documents,
+      );
+      return c.json({ ok: true, ...imported });
     });
   }
 
   /**
-   * Takes the data dir's lock (lock.ts: refuses a dir another emulator uses), replays the journal
-   * as a stream, compacts it, and keeps it open for appends (with background compaction).
+   * Takes the data dir's lock (lock.ts: refuses a dir another emulator uses, one lock for every
+   * env), then opens each env's journal where envs.ts puts it.
    */
-  private openDataDir(dataDir: string): void {
+  private openDataDir(): void {
     const warn = (message: string): void => {
       process.stderr.write(`wxcloud-emulator: ${message}\n`);
       this.ctx.events.emit('emulator.warning', { service: 'database', message });
     };
-    const release = acquireLock(dataDir, 'starting another emulator on it', warn);
-    try {
-      const journal = new Journal(dataDir, { warn });
-      for (const entry of journal.read()) this.store.replay(entry);
-      try {
-        journal.rewrite(compactedEntries(this.store));
-      } catch (err) {
-        // No room for a compacted copy (disk full): carry on with the journal as it is.
-        warn(
-          `could not compact the journal at start, carrying on with it as it is: ${(err as Error).message}`,
-        );
-        journal.resume();
-      }
-      journal.liveEntries = () => compactedEntries(this.store);
-      this.journal = journal;
-      this.releaseLock = release;
-    } catch (err) {
-      release();
-      throw err;
+    const release = acquireLock(this.ctx.config.dataDir, 'starting another emulator on it', warn);
+    this.releaseLock = release;
+    for (const data of this.envs.values()) {
+      data.journal = openJournal(envDataDir(this.ctx.config, data.env), data.store, warn);
     }
   }
+}
+
+/**
+ * Replays one env's journal into its store as a stream, compacts it, and keeps it open for
+ * appends (with background compaction).
+ */
+function openJournal(dir: string, store: Store, warn: (message: string) => void): Journal {
+  const journal = new Journal(dir, { warn });
+  for (const entry of journal.read()) store.replay(entry);
+  try {
+    journal.rewrite(compactedEntries(store));
+  } catch (err) {
+    // No room for a compacted copy (disk full): carry on with the journal as it is.
+    warn(
+      `could not compact the journal at start, carrying on with it as it is: ${(err as Error).message}`,
+    );
+    journal.resume();
+  }
+  journal.liveEntries = () => compactedEntries(store);
+  return journal;
+}
+
+interface EnvDatabase {
+  env: string;
+  store: Store;
+  actions: Record<string, ActionHandler>;
+  journal: Journal | undefined;
 }

@@ -26,6 +26,8 @@ import { fromEjsonValue, type Doc, type DocId } from './values';
 export const JOURNAL_CHUNK_BYTES = 1 << 20;
 
 export interface JournalOptions {
+  /** The file, when not the database's own `<dataDir>/database/journal.jsonl` (the pay sandbox's). */
+  file?: string;
   /** Warnings (a torn tail, a set-aside line) for the operator; the default writes to stderr. */
   warn?: (message: string) => void;
   /** The write(2) call; a seam for tests that inject a failing disk. */
@@ -59,7 +61,7 @@ export class Journal {
   liveEntries: (() => Iterable<JournalEntry>) | undefined;
 
   constructor(dataDir: string, options: JournalOptions = {}) {
-    this.file = path.join(dataDir, 'database', 'journal.jsonl');
+    this.file = options.file ?? path.join(dataDir, 'database', 'journal.jsonl');
     this.warn =
       options.warn ?? ((message) => process.stderr.write(`wxcloud-emulator: ${message}\n`));
     this.writeSync = options.writeSync ?? ((fd, buf, off, len) => fs.writeSync(fd, buf, off, len));

@@ -63,3 +63,31 @@ function toError(value: object): Error {
   err.name = 'CallbackError';
   return err;
 }
+
+/**
+ * The context `main` receives: the platform's fields as sent (SCF's Node.js runtime passes
+ * `memory_limit_in_mb`, `time_limit_in_ms`, `request_id`, `function_name`, `function_version`,
+ * `namespace`, `tencentcloud_region`, `environment`, `environ`...; the SCF docs describe the
+ * context as JSON data), plus `getRemainingTimeInMillis()`: the milliseconds left before the
+ * invocation times out, counted from `startedAt` (ms on the monotonic `now`).
+ *
+ * Knowingly beyond the documented SCF context: no Tencent source found lists
+ * getRemainingTimeInMillis for SCF; it is AWS Lambda's Node.js context method
+ * (docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html), which code ported from Lambda
+ * calls. It is non-enumerable, so `JSON.stringify(context)` and `Object.keys(context)` show only
+ * the platform's fields, as the cloud's logs print them.
+ */
+export function runtimeContext(
+  context: Record<string, unknown>,
+  startedAt: number,
+  now: () => number,
+): Record<string, unknown> {
+  const limit = Number(context.time_limit_in_ms);
+  const withMethod = { ...context };
+  Object.defineProperty(withMethod, 'getRemainingTimeInMillis', {
+    value: (): number =>
+      Number.isFinite(limit) ? Math.max(0, Math.round(startedAt + limit - now())) : 0,
+    enumerable: false,
+  });
+  return withMethod;
+}

@@ -3,15 +3,16 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
-import type { ScheduledTask } from '../clock';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
-import { parseCron } from './cron';
 import { FunctionConfigs, type FunctionConfig } from './function-config';
-import { Instance, locateWorker, type RunResult } from './instance';
-import { invocationEnv, platformEvent, WX_CONTEXT_KEYS } from './invocation-context';
+import { DEFAULT_INSTANCE_MEMORY_MB, Instance, locateWorker, type RunResult } from './instance';
+import { InstancePool } from './instance-pool';
+import { instanceEnvironment, invocationEnv, platformEvent } from './invocation-context';
 import { AFTER_RETURN_HEADER, INVOCATION_HEADER } from './protocol';
 import { answerOverPort, type PortAnswerer } from './sdk-port-answers';
+import { TimerTriggers } from './timer-triggers';
+import { functionControlRoutes } from './control-routes';
 import { BODY_LIMITS } from '../body-limits';
 import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 import {
@@ -37,14 +38,7 @@ const CLIENT_ERR_CODE = -404011;
 /** The /admin error code the SDK maps to -504002 (functions execute fail). */
 const SDK_EXECUTE_FAIL = 'FUNCTIONS_EXECUTE_FAIL';
 
-const MAX_CATCH_UP_FIRINGS = 1000;
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
-
-interface Pool {
-  all: Set<Instance>;
-  idle: Instance[];
-  waiters: (() => void)[];
-}
 
 export class FunctionsService implements EmulatorService {
   readonly name = 'functions' as const;
@@ -54,16 +48,14 @@ export class FunctionsService implements EmulatorService {
   /** wx.cloud.callFunction: from a mini-program it runs as wx_client with the caller's OPENID. */
   readonly clientActions = ['functions.invokeFunction'] as const;
 
-  private readonly pools = new Map<string, Pool>();
-  private readonly instancesById = new Map<string, Instance>();
+  private readonly instances: InstancePool;
   private answerOverPort: PortAnswerer | undefined;
   private readonly configs = new FunctionConfigs();
   private readonly records = new BoundedHistory<InvocationRecord>();
   /** Characters of logs each kept invocation holds (bounded by HISTORY_LIMITS.logChars). */
   private readonly logChars = new WeakMap<InvocationRecord, number>();
   private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
-  private triggerTasks: ScheduledTask[] = [];
-  private readonly lateFirings = new Map<string, number>();
+  private readonly timers: TimerTriggers;
   /** Which invocation an /admin request came from, for the duration of its handler. */
   private readonly caller = new AsyncLocalStorage<InvocationRecord | undefined>();
   /** The emulated clock's offset, shared with every worker (their `Date` adds it). */
@@ -72,7 +64,30 @@ export class FunctionsService implements EmulatorService {
   private seq = 0;
   private stopped = false;
 
-  constructor(readonly ctx: EmulatorContext) {}
+  constructor(readonly ctx: EmulatorContext) {
+    this.instances = new InstancePool({
+      maxPerFunction: ctx.config.maxInstancesPerFunction,
+      newId: (name) => this.newId(name),
+      create: (name, id) => this.createInstance(name, id),
+    });
+    this.timers = new TimerTriggers(ctx, {
+      list: () => this.list(),
+      readConfig: (name) => this.readConfig(name),
+      stopped: () => this.stopped,
+      fire: (name, triggerName, due) =>
+        this.invoke({
+          name,
+          // SCF's timer event; Time is the scheduled time in UTC without milliseconds.
+          data: {
+            Type: 'Timer',
+            TriggerName: triggerName,
+            Time: new Date(due).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          },
+          openid: '',
+          source: 'wx_trigger',
+        }),
+    });
+  }
 
   /** Names of the function folders served (read afresh, so new folders appear). */
   list(): string[] {
@@ -93,7 +108,7 @@ export class FunctionsService implements EmulatorService {
         name,
         timeoutMs: config?.timeoutMs ?? this.ctx.config.defaultFunctionTimeoutMs,
         triggers: config?.triggers ?? [],
-        instances: [...(this.pools.get(name)?.all ?? [])].map((i) => ({
+        instances: this.instances.instances(name).map((i) => ({
           instanceId: i.id,
           state: i.state,
         })),
@@ -101,9 +116,11 @@ export class FunctionsService implements EmulatorService {
     });
   }
 
-  /** Invocations kept in memory (the last 1000), oldest first; optionally of one function. */
-  invocations(filter: { name?: string } = {}): InvocationRecord[] {
-    return [...this.records.values()].filter((r) => !filter.name || r.name === filter.name);
+  /** Invocations kept in memory (the last 1000), oldest first; optionally of one function or env. */
+  invocations(filter: { name?: string; env?: string } = {}): InvocationRecord[] {
+    return [...this.records.values()].filter(
+      (r) => (!filter.name || r.name === filter.name) && (!filter.env || r.envId === filter.env),
+    );
   }
 
   invocation(invocationId: string): InvocationRecord | undefined {
@@ -247,7 +264,7 @@ export class FunctionsService implements EmulatorService {
           );
     }
 
-    const acquired = await this.acquire(name);
+    const acquired = await this.instances.acquire(name);
     if (typeof acquired === 'string') return fail('crashed', -504002, acquired);
     const { instance, coldStart } = acquired;
     record.coldStart = coldStart;
@@ -267,7 +284,7 @@ export class FunctionsService implements EmulatorService {
     delete env.PATH;
     const context = {
       callbackWaitsForEmptyEventLoop: false,
-      memory_limit_in_mb: 256,
+      memory_limit_in_mb: DEFAULT_INSTANCE_MEMORY_MB,
       time_limit_in_ms: config.timeoutMs,
       request_id: record.invocationId,
       environment: JSON.stringify(env),
@@ -296,7 +313,7 @@ export class FunctionsService implements EmulatorService {
         config.timeoutMs,
       );
     } finally {
-      this.release(name, instance);
+      this.instances.release(name, instance);
     }
     record.returned = true;
     // The history keeps large events and results trimmed (history.ts); the caller gets all.
@@ -339,7 +356,7 @@ export class FunctionsService implements EmulatorService {
     action: string,
     run: () => Promise<T>,
   ): Promise<T> {
-    const instance = this.instancesById.get(instanceId);
+    const instance = this.instances.get(instanceId);
     const invocationId = headers[INVOCATION_HEADER] ?? instance?.lastInvocationId;
     const record = invocationId ? this.records.get(invocationId) : undefined;
     this.syncClock();
@@ -410,107 +427,35 @@ export class FunctionsService implements EmulatorService {
     };
   }
 
+  /** Control routes: functions/control-routes.ts. */
   routes(app: Hono): void {
-    app.post('/functions/:name/invoke', async (c) => {
-      // An empty body means "no data"; a body that is not JSON is refused before anything runs
-      // (it used to be read as "no body" and the function ran with {}).
-      const text = await c.req.text();
-      let body: unknown;
-      if (text.trim()) {
-        try {
-          body = JSON.parse(text) as unknown;
-        } catch (err) {
-          throw new EmulatorError(
-            'INVALID_PARAM',
-            `invoke: the request body is not valid JSON (${(err as Error).message}); send {data, openid?, source?}`,
-          );
-        }
-      }
-      if (body !== undefined && (!body || typeof body !== 'object' || Array.isArray(body))) {
-        throw new EmulatorError(
-          'INVALID_PARAM',
-          'invoke needs a JSON object {data, openid?, source?}',
-        );
-      }
-      const { data, openid, source, appid, clientIp, envId } = (body ?? {}) as Record<
-        string,
-        unknown
-      >;
-      for (const [key, value] of Object.entries({ openid, source, appid, clientIp, envId })) {
-        if (value !== undefined && typeof value !== 'string') {
-          throw new EmulatorError('INVALID_PARAM', `invoke: ${key} must be a string`);
-        }
-      }
-      const outcome = await this.invoke({
-        name: c.req.param('name'),
-        data: data ?? {},
-        openid: openid as string | undefined,
-        source: source as string | undefined,
-        appid: appid as string | undefined,
-        clientIp: clientIp as string | undefined,
-        envId: envId as string | undefined,
-      });
-      // The body is exactly the contract's `{result}` or `{errCode, errMsg}`; the invocation's id
-      // (for the console and GET functions/invocations) travels in a header.
-      const { invocationId, ...answer } = outcome;
-      c.header('x-wxcloud-invocation-id', invocationId);
-      return c.json(answer);
-    });
-    app.get('/functions', (c) => c.json({ functions: this.describe() }));
-    app.get('/functions/invocations', (c) =>
-      c.json({ invocations: this.invocations({ name: c.req.query('name') }) }),
-    );
+    functionControlRoutes(app, this);
   }
 
   async start(): Promise<void> {
     this.workerFile = locateWorker();
-    this.scheduleTriggers();
+    this.timers.schedule();
   }
 
   async reset(): Promise<void> {
     // The clock has already dropped every pending task (reset runs it first): re-arm the timers.
-    this.cancelTriggers();
+    this.timers.cancel();
     this.records.clear();
     this.faults.clear();
-    this.scheduleTriggers();
+    this.timers.schedule();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.cancelTriggers();
-    const all = [...this.instancesById.values()];
-    this.instancesById.clear();
-    this.pools.clear();
-    await Promise.all(all.map((i) => i.terminate()));
+    this.timers.cancel();
+    await this.instances.stop();
   }
 
   // --- instances -----------------------------------------------------------------------------
 
-  private pool(name: string): Pool {
-    let pool = this.pools.get(name);
-    if (!pool) {
-      pool = { all: new Set(), idle: [], waiters: [] };
-      this.pools.set(name, pool);
-    }
-    return pool;
-  }
-
-  /** A warm idle instance, or a new one within the limit, or a wait for one to come free. */
-  private async acquire(
-    name: string,
-  ): Promise<{ instance: Instance; coldStart: boolean } | string> {
-    const pool = this.pool(name);
-    for (;;) {
-      const warm = pool.idle.pop();
-      // A dead one is retired by retireCrashed; this is a last guard against reusing it.
-      if (warm && warm.state === 'dead') continue;
-      if (warm) return { instance: warm, coldStart: false };
-      if (pool.all.size < this.ctx.config.maxInstancesPerFunction) break;
-      await new Promise<void>((resolve) => pool.waiters.push(resolve));
-      if (this.stopped) return 'the emulator stopped';
-    }
-    const id = this.newId(name);
-    const instance = new Instance(
+  /** A new instance of `name` (instance-pool.ts starts it and decides when it is used). */
+  private createInstance(name: string, id: string): Instance {
+    return new Instance(
       {
         id,
         functionName: name,
@@ -530,14 +475,6 @@ export class FunctionsService implements EmulatorService {
       },
       this.workerFile ?? locateWorker(),
     );
-    pool.all.add(instance);
-    this.instancesById.set(id, instance);
-    const failure = await instance.start();
-    if (failure) {
-      this.release(name, instance);
-      return failure;
-    }
-    return { instance, coldStart: true };
   }
 
   /**
@@ -545,11 +482,7 @@ export class FunctionsService implements EmulatorService {
    * call starts a fresh one, and record the crash on the invocation that left the work behind.
    */
   private retireCrashed(name: string, instance: Instance, why: string): void {
-    const pool = this.pool(name);
-    const at = pool.idle.indexOf(instance);
-    if (at >= 0) pool.idle.splice(at, 1);
-    pool.all.delete(instance);
-    pool.waiters.shift()?.();
+    this.instances.retire(name, instance);
     const record = instance.lastInvocationId
       ? this.records.get(instance.lastInvocationId)
       : undefined;
@@ -558,43 +491,14 @@ export class FunctionsService implements EmulatorService {
     else this.ctx.events.emit('emulator.warning', { service: 'functions', name, message });
   }
 
-  private release(name: string, instance: Instance): void {
-    const pool = this.pool(name);
-    if (instance.state === 'dead') {
-      pool.all.delete(instance);
-      // Kept in instancesById so late requests from it are still attributed (and dropped).
-    } else {
-      pool.idle.push(instance);
-    }
-    pool.waiters.shift()?.();
-  }
-
-  /** The platform's environment for an instance (platform-facts §1), pointed at this emulator. */
+  /** The platform's environment for an instance, pointed at this emulator. */
   private instanceEnv(name: string, instanceId: string): Record<string, string> {
-    const { envId, functionEnv } = this.ctx.config;
-    return {
-      // What the console's 环境变量 would set: for every function ('*'), then for this one.
-      ...functionEnv['*'],
-      ...functionEnv[name],
-      PATH: process.env.PATH ?? '',
-      TCB_CONTEXT_CNFG: JSON.stringify({ URL: `${this.ctx.url()}/admin/instances/${instanceId}` }),
-      TENCENTCLOUD_RUNENV: 'SCF',
-      TENCENTCLOUD_SECRETID: 'local-dummy-id',
-      TENCENTCLOUD_SECRETKEY: 'local-dummy-key',
-      TENCENTCLOUD_SESSIONTOKEN: 'local-dummy-token',
-      TENCENTCLOUD_REGION: 'ap-shanghai',
-      TCB_ENV: envId,
-      SCF_NAMESPACE: envId,
-      SCF_FUNCTIONNAME: name,
-      SCF_FUNCTIONVERSION: '$LATEST',
-      // @cloudbase/node-sdk 2.1.x (wx-server-sdk 2.1.x-2.2.x) reads TCB_CONTEXT_CNFG only when
-      // TCB_CONTEXT_KEYS names it, and otherwise falls back to the in-cloud hosts; newer ones
-      // read it regardless (their lib/cloudbase.js getCloudbaseContext).
-      TCB_CONTEXT_KEYS: 'TCB_SOURCE,TCB_CONTEXT_CNFG',
-      WX_CONTEXT_KEYS,
-      // The SDK prints every database call unless SILENCE is set; the cloud sets it too.
-      SILENCE: 'true',
-    };
+    return instanceEnvironment({
+      name,
+      url: `${this.ctx.url()}/admin/instances/${instanceId}`,
+      envId: this.ctx.config.envId,
+      functionEnv: this.ctx.config.functionEnv,
+    });
   }
 
   private syncClock(): void {
@@ -676,87 +580,5 @@ export class FunctionsService implements EmulatorService {
     } catch {
       return undefined;
     }
-  }
-
-  private scheduleTriggers(): void {
-    for (const name of this.list()) {
-      let config: FunctionConfig;
-      try {
-        config = this.readConfig(name);
-      } catch (err) {
-        this.ctx.events.emit('emulator.warning', {
-          service: 'functions',
-          name,
-          message: `timer triggers not scheduled: ${(err as Error).message}`,
-        });
-        continue;
-      }
-      for (const trigger of config.triggers) {
-        if (trigger.type !== 'timer') continue;
-        try {
-          const cron = parseCron(trigger.config);
-          this.scheduleTimer(name, trigger.name, cron, this.ctx.clock.now());
-        } catch (err) {
-          this.ctx.events.emit('emulator.warning', {
-            service: 'functions',
-            name,
-            message: `timer trigger ${trigger.name} not scheduled: ${(err as Error).message}`,
-          });
-        }
-      }
-    }
-  }
-
-  /**
-   * Schedules the next firing after `after` on the emulated clock. Each firing schedules the one
-   * after it from its own due time, so advancing the clock past several runs each of them, in
-   * order, as the cloud would have; `clock.advance` resolves once all have run.
-   */
-  private scheduleTimer(
-    name: string,
-    triggerName: string,
-    cron: ReturnType<typeof parseCron>,
-    after: number,
-  ): void {
-    let at = cron.next(after);
-    if (at === undefined) return;
-    // Catching up after a long clock advance runs every missed firing; past a bound (a per-second
-    // timer advanced by a day) the rest are skipped, with a warning, to keep advance bounded.
-    const key = `${name}/${triggerName}`;
-    const late = at < this.ctx.clock.now() ? (this.lateFirings.get(key) ?? 0) + 1 : 0;
-    this.lateFirings.set(key, late);
-    if (late > MAX_CATCH_UP_FIRINGS) {
-      this.lateFirings.set(key, 0);
-      this.ctx.events.emit('emulator.warning', {
-        service: 'functions',
-        name,
-        message: `timer ${key}: more than ${MAX_CATCH_UP_FIRINGS} missed firings in one clock advance; skipping to now`,
-      });
-      at = cron.next(this.ctx.clock.now());
-      if (at === undefined) return;
-    }
-    const due = at;
-    const task = this.ctx.clock.schedule(due, `timer ${key}`, async () => {
-      this.triggerTasks = this.triggerTasks.filter((t) => t !== task);
-      if (this.stopped) return;
-      this.scheduleTimer(name, triggerName, cron, due);
-      await this.invoke({
-        name,
-        // SCF's timer event; Time is the scheduled time in UTC without milliseconds.
-        data: {
-          Type: 'Timer',
-          TriggerName: triggerName,
-          Time: new Date(due).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        },
-        openid: '',
-        source: 'wx_trigger',
-      });
-    });
-    this.triggerTasks.push(task);
-  }
-
-  private cancelTriggers(): void {
-    for (const task of this.triggerTasks) task.cancel();
-    this.triggerTasks = [];
   }
 }

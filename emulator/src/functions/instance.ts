@@ -32,6 +32,8 @@ export interface InstanceOptions {
    * timer, say): the pool must retire it, as the cloud replaces a crashed instance.
    */
   onIdleCrash(instance: Instance, why: string): void;
+  /** The instance's memory in MB (default 256, the context's memory_limit_in_mb). */
+  memoryMb?: number;
   /** Set when SDK requests come over the message port: the emulator's address, their handler. */
   portTransport?: {
     origin: string;
@@ -42,6 +44,18 @@ export interface InstanceOptions {
 // The cloud does not count initialization against the invocation's timeout; locally loading the
 // SDK takes a few hundred ms, so a generous separate bound stops a function whose load hangs.
 const INIT_TIMEOUT_MS = 15000;
+
+/**
+ * What one instance's JavaScript heap may use. The old generation is bounded by the function's
+ * memory, as the cloud bounds an instance's (memory_limit_in_mb; 256 MB, CloudBase's default and
+ * the personal plan's only size; past it the cloud answers FUNCTIONS_MEMORY_LIMIT_EXCEEDED): a
+ * function past it dies with its instance instead of growing the emulator's process without end.
+ * The young generation is capped at 4 MB: V8 otherwise grows each isolate's to 16 MB, which with
+ * wx-server-sdk's ~13 MB of code and objects made every idle instance cost ~30 MB of RSS (measured
+ * with `npm run soak`, 40 instances: see the README's limits).
+ */
+export const DEFAULT_INSTANCE_MEMORY_MB = 256;
+export const INSTANCE_YOUNG_GENERATION_MB = 4;
 
 /** Where the bundled worker lives: beside the running bundle, or built from the source tree. */
 export function locateWorker(): string {
@@ -84,7 +98,15 @@ export class Instance {
       clockOffset: options.clockOffset,
       portTransportOrigin: options.portTransport?.origin,
     };
-    this.worker = new Worker(workerFile, { workerData: init, env: options.env });
+    const memoryMb = options.memoryMb ?? DEFAULT_INSTANCE_MEMORY_MB;
+    this.worker = new Worker(workerFile, {
+      workerData: init,
+      env: options.env,
+      resourceLimits: {
+        maxOldGenerationSizeMb: memoryMb,
+        maxYoungGenerationSizeMb: INSTANCE_YOUNG_GENERATION_MB,
+      },
+    });
     this.ready = new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(
         () => resolve(`function ${options.functionName} did not load within ${INIT_TIMEOUT_MS} ms`),
@@ -130,7 +152,13 @@ export class Instance {
         this.finish({ kind: 'crashed', message: why });
         this.releaseHeld();
       };
-      this.worker.on('error', (err) => died(`instance crashed: ${err.name}: ${err.message}`));
+      this.worker.on('error', (err) =>
+        died(
+          (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? `FUNCTIONS_MEMORY_LIMIT_EXCEEDED: the function used more than its ${memoryMb} MB of memory, and its instance was stopped (${err.message})`
+            : `instance crashed: ${err.name}: ${err.message}`,
+        ),
+      );
       this.worker.on('exit', (code) => died(`instance exited with code ${code}`));
     });
   }

@@ -51,3 +51,40 @@ export function invocationEnv(caller: Caller): { set: Record<string, string>; un
   const unset = WX_CONTEXT_KEYS.split(',').filter((key) => !(key in set));
   return { set, unset };
 }
+
+/**
+ * The platform's environment for an instance (platform-facts §1), pointed at the emulator: `url`
+ * is the instance's own /admin address; TCB_ENV and SCF_NAMESPACE name the default env until an
+ * invocation sets its own (invocationEnv's caller).
+ */
+export function instanceEnvironment(options: {
+  name: string;
+  url: string;
+  envId: string;
+  functionEnv: Record<string, Record<string, string>>;
+}): Record<string, string> {
+  const { name, url, envId, functionEnv } = options;
+  return {
+    // What the console's 环境变量 would set: for every function ('*'), then for this one.
+    ...functionEnv['*'],
+    ...functionEnv[name],
+    PATH: process.env.PATH ?? '',
+    TCB_CONTEXT_CNFG: JSON.stringify({ URL: url }),
+    TENCENTCLOUD_RUNENV: 'SCF',
+    TENCENTCLOUD_SECRETID: 'local-dummy-id',
+    TENCENTCLOUD_SECRETKEY: 'local-dummy-key',
+    TENCENTCLOUD_SESSIONTOKEN: 'local-dummy-token',
+    TENCENTCLOUD_REGION: 'ap-shanghai',
+    TCB_ENV: envId,
+    SCF_NAMESPACE: envId,
+    SCF_FUNCTIONNAME: name,
+    SCF_FUNCTIONVERSION: '$LATEST',
+    // @cloudbase/node-sdk 2.1.x (wx-server-sdk 2.1.x-2.2.x) reads TCB_CONTEXT_CNFG only when
+    // TCB_CONTEXT_KEYS names it, and otherwise falls back to the in-cloud hosts; newer ones
+    // read it regardless (their lib/cloudbase.js getCloudbaseContext).
+    TCB_CONTEXT_KEYS: 'TCB_SOURCE,TCB_CONTEXT_CNFG',
+    WX_CONTEXT_KEYS,
+    // The SDK prints every database call unless SILENCE is set; the cloud sets it too.
+    SILENCE: 'true',
+  };
+}

@@ -9,10 +9,13 @@
  * `metadata.tencentyun.com`); with internet access that would send local data, or a payment
  * request, to the real cloud. The emulator promises it never does.
  *
+ * UDP (`dgram`) is sealed the same way: a datagram sent, or a socket connected, to anything but
+ * loopback fails with the same error (on the send's callback, else as the socket's 'error').
+ *
  * Knowingly different from the cloud: a cloud function may reach the internet. Here a function
- * that calls a third-party API on purpose is refused too (the message says so); UDP (dgram) is
- * not sealed.
+ * that calls a third-party API on purpose is refused too (the message says so).
  */
+import dgram from 'node:dgram';
 import dns from 'node:dns';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -156,6 +159,12 @@ export function sealNetwork(options: SealOptions, report: (err: Error) => void):
     return this;
   } as typeof net.Socket.prototype.connect;
 
+  sealUdp(options, report);
+
+  // A lookup of an IP literal asks no server (Node answers it itself), and dgram's implicit bind
+  // looks up 0.0.0.0: only names are refused here; connects and sends are checked above.
+  const sealedName = (host: unknown): host is string =>
+    typeof host === 'string' && net.isIP(host) === 0 && !isLoopbackHost(host);
   const refuseLookup = (host: string): Error => {
     const err = sealedError(options, host, `look up ${host} in DNS`);
     report(err);
@@ -167,7 +176,7 @@ export function sealNetwork(options: SealOptions, report: (err: Error) => void):
     if (typeof original !== 'function' || !/^(lookup|resolve|reverse)/.test(name)) continue;
     callbackStyle[name] = function sealed(this: unknown, ...args: unknown[]) {
       const host = args[0];
-      if (typeof host === 'string' && !isLoopbackHost(host)) {
+      if (sealedName(host)) {
         const callback = [...args].reverse().find((a) => typeof a === 'function') as
           ((err: Error) => void) | undefined;
         const err = refuseLookup(host);
@@ -183,10 +192,48 @@ export function sealNetwork(options: SealOptions, report: (err: Error) => void):
     if (typeof original !== 'function' || !/^(lookup|resolve|reverse)/.test(name)) continue;
     promiseStyle[name] = function sealed(this: unknown, ...args: unknown[]) {
       const host = args[0];
-      if (typeof host === 'string' && !isLoopbackHost(host)) {
+      if (sealedName(host)) {
         return Promise.reject(refuseLookup(host));
       }
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   }
+}
+
+/**
+ * The host a `dgram.Socket#send` call targets, as Node's own argument handling reads it
+ * (lib/dgram.js): `send(msg, offset, length, port, address, cb)` when an address or a port
+ * follows offset and length, else `send(msg, port, address, cb)`. No address (or a callback in
+ * its place) means localhost. A connected socket sends where it was connected (checked there).
+ */
+function udpSendHost(args: unknown[]): string | undefined {
+  const sixArgForm = !!args[4] || (!!args[3] && typeof args[3] !== 'function');
+  const address = sixArgForm ? args[4] : args[2];
+  return typeof address === 'string' ? address : undefined;
+}
+
+function sealUdp(options: SealOptions, report: (err: Error) => void): void {
+  const socket = dgram.Socket.prototype as unknown as Record<string, unknown>;
+  const originalSend = socket.send as (...args: unknown[]) => void;
+  const originalConnect = socket.connect as (...args: unknown[]) => void;
+  socket.send = function send(this: dgram.Socket, ...args: unknown[]) {
+    const host = udpSendHost(args);
+    if (host === undefined || isLoopbackHost(host)) return originalSend.apply(this, args);
+    const sixArgForm = !!args[4] || (!!args[3] && typeof args[3] !== 'function');
+    const port = sixArgForm ? args[3] : args[1];
+    const err = sealedError(options, host, `send a UDP datagram to ${host}:${String(port)}`);
+    report(err);
+    const callback = [...args].reverse().find((a) => typeof a === 'function') as
+      ((err: Error) => void) | undefined;
+    // As a failed send reports: to its callback, else as an 'error' on the socket.
+    process.nextTick(() => (callback ? callback(err) : this.emit('error', err)));
+  };
+  socket.connect = function connect(this: dgram.Socket, ...args: unknown[]) {
+    const [port, address] = args;
+    const host = typeof address === 'string' ? address : undefined;
+    if (host === undefined || isLoopbackHost(host)) return originalConnect.apply(this, args);
+    const err = sealedError(options, host, `connect a UDP socket to ${host}:${String(port)}`);
+    report(err);
+    process.nextTick(() => this.emit('error', err));
+  };
 }

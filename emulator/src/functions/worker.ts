@@ -18,7 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import util from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
-import { callMain, type Main } from './call-main';
+import { callMain, runtimeContext, type Main } from './call-main';
 import { sealNetwork } from './network-seal';
 import { guardProcessKill } from './process-guard';
 import { usePlainEnv } from './plain-env';
@@ -144,7 +144,9 @@ async function invoke(message: InvokeMessage): Promise<void> {
   const me: Current = { id: message.invocationId, returned: false, pending: 0 };
   current = me;
   try {
-    const value = await callMain(main, message.event, message.context);
+    // The timeout runs from here (the instance's side counts from the send, a moment earlier).
+    const context = runtimeContext(message.context, performance.now(), () => performance.now());
+    const value = await callMain(main, message.event, context);
     me.returned = true;
     // The platform answers with JSON: what does not survive JSON does not reach the caller.
     const result = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);

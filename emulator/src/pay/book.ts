@@ -3,6 +3,7 @@ import type { ScheduledTask } from '../clock';
 import { EmulatorError } from '../errors';
 import { CallbackDispatcher } from './callbacks';
 import { Disagreements } from './disagreements';
+import type { PayLedger } from './ledger';
 import { SP_APPID, SP_MCH_ID, type Order, type SandboxDeps } from './model';
 import { nonce, signFields } from './sign';
 import { PayFailure, requireString, type Wire } from './validate';
@@ -19,8 +20,11 @@ export class PayBook {
   readonly callbacks: CallbackDispatcher;
   /** Pending ways to disagree with the merchant (queryOrder facts, refund outcomes). */
   readonly disagreements = new Disagreements();
-  readonly signKey: string;
+  /** Set from the pay journal at start when the key was not given (ledger.ts). */
+  signKey: string;
   readonly spMchId: string;
+  /** Where changes are journaled; none with --in-memory. */
+  ledger: PayLedger | undefined;
 
   constructor(readonly deps: SandboxDeps) {
     this.signKey = deps.signKey ?? crypto.randomBytes(16).toString('hex');
@@ -29,6 +33,11 @@ export class PayBook {
     this.callbacks = new CallbackDispatcher({
       clock: deps.clock,
       deliver: deps.deliver,
+      // An attempt's outcome and the retry it scheduled are journaled with the order.
+      onChange: (n) => {
+        const order = this.orders.get(n.outTradeNo);
+        if (order) this.saveQuietly(order);
+      },
       onAttempt: (n, attempt) =>
         deps.emit('pay.callback', {
           kind: n.kind,
@@ -40,6 +49,41 @@ export class PayBook {
           ...(n.nextAttemptAt ? { nextAttemptAt: n.nextAttemptAt } : {}),
         }),
     });
+  }
+
+  // ---- persistence (ledger.ts) -------------------------------------------------------------
+
+  /** Journals `order` as it is now; throws the journal's error (disk full) if it cannot. */
+  save(order: Order): void {
+    this.ledger?.save([order], { signKey: this.signKey, clockAt: this.now() });
+  }
+
+  /**
+   * Runs `change` on `order` and journals the result before anyone is answered. If the journal
+   * refuses (disk full), the order's fields are put back as they were and the caller gets the
+   * error, so nothing was done that a restart would forget.
+   */
+  commit<T>(order: Order, change: () => T): T {
+    const undo = snapshot(order);
+    const result = change();
+    try {
+      this.save(order);
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    return result;
+  }
+
+  /** For changes nobody waits on (a clock task, a delivery): a failed journal write is reported. */
+  saveQuietly(order: Order): void {
+    try {
+      this.save(order);
+    } catch (err) {
+      this.deps.warn?.(
+        `the pay sandbox could not journal order "${order.outTradeNo}" (${(err as Error).message}); it is kept in memory and journaled with its next change`,
+      );
+    }
   }
 
   // ---- the SDK's wx.wxPayApi -------------------------------------------------------------
@@ -151,4 +195,20 @@ export class PayBook {
       ...(order.transactionId ? { transactionId: order.transactionId } : {}),
     });
   }
+}
+
+/** A way back to the order as it is now: its own fields and its refunds' (changes are shallow). */
+function snapshot(order: Order): () => void {
+  const top = { ...order, decisions: [...order.decisions], refunds: [...order.refunds] };
+  const refunds = order.refunds.map((r) => ({ refund: r, fields: { ...r } }));
+  const restore = <T extends object>(target: T, fields: T): void => {
+    // Fields the change added (paidAt, a notification...) go; Reflect, as the keys are dynamic.
+    for (const key of Object.keys(target))
+      if (!(key in fields)) Reflect.deleteProperty(target, key);
+    Object.assign(target, fields);
+  };
+  return () => {
+    restore(order, top);
+    for (const { refund, fields } of refunds) restore(refund, fields);
+  };
 }

@@ -247,6 +247,8 @@ export interface DispatcherDeps {
   deliver: DeliverFn;
   /** Called for every attempt (the `pay.callback` event). */
   onAttempt?: (notification: Notification, attempt: CallbackAttempt) => void;
+  /** Called once an attempt's outcome and the next retry (or giving up) are recorded. */
+  onChange?: (notification: Notification) => void;
 }
 
 interface Parked {
@@ -270,7 +272,19 @@ export class CallbackDispatcher {
   notify(
     input: Omit<Notification, 'id' | 'acknowledged' | 'gaveUp' | 'lost' | 'attempts'>,
   ): Notification {
-    const notification: Notification = {
+    const notification = this.prepare(input);
+    this.start(notification);
+    return notification;
+  }
+
+  /**
+   * A new notification, not yet registered nor attempted: the owner records it (the pay journal)
+   * first, then `start`s it, so a notification is never sent that a restart would forget.
+   */
+  prepare(
+    input: Omit<Notification, 'id' | 'acknowledged' | 'gaveUp' | 'lost' | 'attempts'>,
+  ): Notification {
+    return {
       ...input,
       id: `ntf-${++this.seq}`,
       acknowledged: false,
@@ -278,9 +292,30 @@ export class CallbackDispatcher {
       lost: false,
       attempts: [],
     };
+  }
+
+  /** Registers a prepared notification and makes its first attempt now. */
+  start(notification: Notification): void {
     this.notifications.push(notification);
     this.track(this.attempt(notification, 'initial', this.deps.clock.now()));
-    return notification;
+  }
+
+  /**
+   * Takes back a notification persisted before a restart and resumes its schedule: a retry that
+   * was due at `nextAttemptAt` stays due then (emulated clock); an attempt the stop cut off (no
+   * reply ever came, so WeChat counts it as not received) is made again at once. Acknowledged,
+   * given-up notifications are kept for the record and stats only.
+   */
+  restore(notification: Notification): void {
+    this.notifications.push(notification);
+    const n = Number(/^ntf-(\d+)$/.exec(notification.id)?.[1]);
+    if (Number.isInteger(n) && n > this.seq) this.seq = n;
+    if (notification.acknowledged || notification.gaveUp) return;
+    const made = this.scheduledAttempts(notification);
+    const at = notification.nextAttemptAt
+      ? Date.parse(notification.nextAttemptAt)
+      : this.deps.clock.now();
+    this.scheduleAttempt(notification, at, made ? 'retry' : 'initial', made);
   }
 
   /** Delivers the notification once more now (an operator's manual re-push). */
@@ -392,6 +427,7 @@ export class CallbackDispatcher {
         verdict: 'lost: this notification never reaches the function (lose fault)',
       });
       this.afterFailure(n, due);
+      this.deps.onChange?.(n);
       return;
     }
     switch (fault?.action) {
@@ -404,6 +440,7 @@ export class CallbackDispatcher {
             'dropped in transit (drop fault): no reply reached WeChat, so it retries on schedule',
         });
         this.afterFailure(n, due);
+        this.deps.onChange?.(n);
         return;
       case 'delay': {
         const at = this.deps.clock.now() + fault.delayMs;
@@ -481,6 +518,7 @@ export class CallbackDispatcher {
     } else {
       this.afterFailure(n, due);
     }
+    this.deps.onChange?.(n);
     if (fault !== 'reorder') await this.flushParked(n);
   }
 
@@ -507,13 +545,22 @@ export class CallbackDispatcher {
     const delay = RETRY_DELAYS_MS[made - 1] as number;
     // Counted from when the failed attempt was due, so the schedule is exact on the emulated
     // clock (real WeChat counts from its failed try; the difference is the delivery's duration).
-    const at = due + delay;
+    this.scheduleAttempt(n, due + delay, 'retry', made);
+  }
+
+  /** Puts the notification's next attempt on the emulated clock at `at`. */
+  private scheduleAttempt(
+    n: Notification,
+    at: number,
+    trigger: AttemptTrigger,
+    made: number,
+  ): void {
     n.nextAttemptAt = new Date(at).toISOString();
     const task = this.deps.clock.schedule(at, `pay callback ${n.outTradeNo} retry ${made}`, () => {
       this.retryTasks.delete(n.id);
       delete n.nextAttemptAt;
       if (n.acknowledged) return;
-      return this.track(this.attempt(n, 'retry', at));
+      return this.track(this.attempt(n, trigger, at));
     });
     this.retryTasks.set(n.id, task);
   }

@@ -15,6 +15,7 @@ import {
   parseRefundRules,
   type PendingDisagreements,
 } from './disagreements';
+import { PayLedger } from './ledger';
 import { PaySandbox, type Decision, type OrderView, type VerifyResult } from './sandbox';
 import type { Wire } from './validate';
 
@@ -56,6 +57,7 @@ export class PayService implements EmulatorService {
       functions: () => ctx.services.functions.list(),
       deliver: (request) => this.deliver(request),
       emit: (type, data) => ctx.events.emit(type, data),
+      warn: (message) => this.warn(message),
       defaultOpenid: LOCAL_OPENID,
     });
     // advance returns only once the deliveries under way (e.g. the first attempt of a payment
@@ -311,13 +313,31 @@ export class PayService implements EmulatorService {
     app.get('/pay/stats', (c) => c.json({ callbacks: this.sandbox.callbacks.stats() }));
   }
 
-  async start(): Promise<void> {}
+  private warn(message: string): void {
+    process.stderr.write(`wxcloud-emulator: ${message}\n`);
+    this.ctx.events.emit('emulator.warning', { service: 'pay', message });
+  }
+
+  /**
+   * Reopens the sandbox's journal (ledger.ts) unless --in-memory. It runs after the database
+   * service, which holds the data dir's lock by then. The clock resumes from the emulated time
+   * of the last journaled change, so nothing the sandbox recorded lies in the future.
+   */
+  async start(): Promise<void> {
+    if (this.ctx.config.inMemory) return;
+    const ledger = new PayLedger(this.ctx.config.dataDir, (message) => this.warn(message));
+    const state = ledger.open(() => this.sandbox.ledgerState());
+    if (state.clockAt !== undefined) this.ctx.clock.catchUp(state.clockAt);
+    this.sandbox.restore(ledger, state);
+  }
 
   async reset(): Promise<void> {
     this.sandbox.reset();
   }
 
   async stop(): Promise<void> {
-    this.sandbox.reset();
+    const ledger = this.sandbox.detachLedger();
+    this.sandbox.forget();
+    await ledger?.close();
   }
 }

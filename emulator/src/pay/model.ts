@@ -194,8 +194,10 @@ export interface SandboxDeps {
   emit(type: PayEventType, data: Record<string, unknown>): void;
   /** The payer when nothing else says who it is. */
   defaultOpenid: string;
-  /** Key for paySign; random per sandbox unless given. */
+  /** Key for paySign; random per sandbox (kept in the pay journal) unless given. */
   signKey?: string;
+  /** Operator warnings (a change the pay journal could not take). */
+  warn?: (message: string) => void;
 }
 
 /** Who made the API call, when the runtime knows (the invoking user of the calling function). */

@@ -109,22 +109,29 @@ export function unifiedOrder(book: PayBook, data: Wire, caller: CallerInfo): Wir
     refunds: [],
     refundedFee: 0,
   };
+  // Journaled first: a refused write (disk full) leaves no order behind.
+  book.save(order);
   book.orders.set(outTradeNo, order);
   book.byPrepayId.set(prepayId, order);
-  order.expiryTask = book.deps.clock.schedule(
-    order.expiresAt,
-    `pay order ${outTradeNo} expires`,
-    () => {
-      delete order.expiryTask;
-      if (order.state === 'NOTPAY') book.orderEvent(order, 'expired');
-    },
-  );
+  scheduleExpiry(book, order);
   book.orderEvent(order, 'created');
   return book.success(subMchId, {
     trade_type: 'JSAPI',
     prepay_id: prepayId,
     payment,
   });
+}
+
+/** The `expired` event when an unpaid order reaches its time_expire (state stays NOTPAY). */
+export function scheduleExpiry(book: PayBook, order: Order): void {
+  order.expiryTask = book.deps.clock.schedule(
+    order.expiresAt,
+    `pay order ${order.outTradeNo} expires`,
+    () => {
+      delete order.expiryTask;
+      if (order.state === 'NOTPAY') book.orderEvent(order, 'expired');
+    },
+  );
 }
 
 function optionalTime(data: Wire, field: string): number | undefined {
@@ -252,8 +259,10 @@ export function closeOrder(book: PayBook, data: Wire): Wire {
       `订单生成后5分钟内不能关单: out_trade_no "${outTradeNo}" was created at ${formatPayTime(order.createdAt)}; closeOrder is allowed from ${formatPayTime(earliest)} (UTC+8)`,
     );
   }
-  order.state = 'CLOSED';
-  order.closedAt = book.now();
+  book.commit(order, () => {
+    order.state = 'CLOSED';
+    order.closedAt = book.now();
+  });
   order.expiryTask?.cancel();
   delete order.expiryTask;
   book.orderEvent(order, 'closed');

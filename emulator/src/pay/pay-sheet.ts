@@ -43,35 +43,42 @@ export function decide(
       409,
     );
   }
-  if (opts.openid !== undefined && !order.openidKnown) {
-    order.openid = opts.openid;
-    order.openidKnown = true;
-  }
-  const openid = order.openid;
-  if (opts.openid !== undefined && opts.openid !== openid) {
-    throw new EmulatorError(
-      'WRONG_PAYER',
-      `order "${outTradeNo}" was placed for openid "${openid}", not "${opts.openid}"`,
-      403,
-    );
-  }
   const result =
     decision === 'confirm' ? 'SUCCESS' : decision === 'cancel' ? 'CANCELLED' : 'PAYERROR';
-  order.decisions.push({ decision, time: iso(now), openid, result });
-  if (decision === 'confirm') {
+  // Recorded and journaled before anything goes out: the notification is prepared with the order
+  // and started only once both are on disk (ledger.ts), so a restart never forgets a payment.
+  const notification = book.commit(order, () => {
+    if (opts.openid !== undefined && !order.openidKnown) {
+      order.openid = opts.openid;
+      order.openidKnown = true;
+    }
+    const openid = order.openid;
+    if (opts.openid !== undefined && opts.openid !== openid) {
+      throw new EmulatorError(
+        'WRONG_PAYER',
+        `order "${outTradeNo}" was placed for openid "${openid}", not "${opts.openid}"`,
+        403,
+      );
+    }
+    order.decisions.push({ decision, time: iso(now), openid, result });
+    if (decision !== 'confirm') return undefined;
     order.state = 'SUCCESS';
     order.paidAt = now;
     order.transactionId = `4200${formatPayTime(now).slice(0, 8)}${digits(16)}`;
-    order.expiryTask?.cancel();
-    delete order.expiryTask;
-    book.orderEvent(order, 'paid');
-    order.notification = book.callbacks.notify({
+    order.notification = book.callbacks.prepare({
       kind: 'payment',
       outTradeNo,
       functionName: order.functionName,
       openid,
       event: paymentEvent(book, order),
     });
+    return order.notification;
+  });
+  if (notification) {
+    order.expiryTask?.cancel();
+    delete order.expiryTask;
+    book.orderEvent(order, 'paid');
+    book.callbacks.start(notification);
   } else {
     book.orderEvent(order, decision === 'cancel' ? 'cancelled' : 'payment_failed');
   }

@@ -138,9 +138,11 @@ function openRefund(book: PayBook, order: Order, req: RefundRequest): Refund {
     ...(req.refundDesc === undefined ? {} : { refundDesc: req.refundDesc }),
     answer,
   };
-  order.refunds.push(refund);
-  order.refundedFee += req.refundFee;
-  order.state = 'REFUND';
+  book.commit(order, () => {
+    order.refunds.push(refund);
+    order.refundedFee += req.refundFee;
+    order.state = 'REFUND';
+  });
   book.deps.emit('pay.refund', {
     event: 'requested',
     outTradeNo: order.outTradeNo,
@@ -150,19 +152,25 @@ function openRefund(book: PayBook, order: Order, req: RefundRequest): Refund {
     status: refund.status,
     source: refund.source,
   });
-  // A refund told to stay PROCESSING never settles (queryRefund keeps saying so).
-  if (outcome !== 'PROCESSING') {
-    const task = book.deps.clock.schedule(
-      now + REFUND_SETTLE_MS,
-      `pay refund ${refund.outRefundNo} settles`,
-      () => {
-        book.refundTasks.delete(task);
-        settleRefund(book, order, refund);
-      },
-    );
-    book.refundTasks.add(task);
-  }
+  scheduleSettlement(book, order, refund);
   return refund;
+}
+
+/**
+ * A PROCESSING refund settles REFUND_SETTLE_MS after it was requested (emulated clock), unless
+ * it is to stay PROCESSING; a restart schedules the same instant again.
+ */
+export function scheduleSettlement(book: PayBook, order: Order, refund: Refund): void {
+  if (refund.status !== 'PROCESSING' || refund.outcome === 'PROCESSING') return;
+  const task = book.deps.clock.schedule(
+    refund.requestedAt + REFUND_SETTLE_MS,
+    `pay refund ${refund.outRefundNo} settles`,
+    () => {
+      book.refundTasks.delete(task);
+      settleRefund(book, order, refund);
+    },
+  );
+  book.refundTasks.add(task);
 }
 
 /**
@@ -186,7 +194,7 @@ export function settleRefund(book: PayBook, order: Order, refund: Refund): void 
     status: refund.status,
   });
   if (refund.functionName) {
-    refund.notification = book.callbacks.notify({
+    refund.notification = book.callbacks.prepare({
       kind: 'refund',
       outTradeNo: order.outTradeNo,
       outRefundNo: refund.outRefundNo,
@@ -195,6 +203,9 @@ export function settleRefund(book: PayBook, order: Order, refund: Refund): void 
       event: refundEvent(book, order, refund),
     });
   }
+  // A clock task answers nobody: journaled before the notification goes out, or reported.
+  book.saveQuietly(order);
+  if (refund.notification) book.callbacks.start(refund.notification);
 }
 
 /**

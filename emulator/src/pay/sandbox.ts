@@ -1,6 +1,6 @@
 import { EmulatorError } from '../errors';
 import { PayBook } from './book';
-import type { CallbackDispatcher } from './callbacks';
+import type { CallbackDispatcher, Notification } from './callbacks';
 import {
   API_NAMES,
   type CallerInfo,
@@ -10,9 +10,10 @@ import {
   type SandboxDeps,
   type VerifyResult,
 } from './model';
-import { closeOrder, queryOrder, unifiedOrder } from './orders';
+import type { LedgerState, PayLedger } from './ledger';
+import { closeOrder, queryOrder, scheduleExpiry, unifiedOrder } from './orders';
 import { decide, verifyPayment } from './pay-sheet';
-import { platformRefund, queryRefund, refund } from './refunds';
+import { platformRefund, queryRefund, refund, scheduleSettlement } from './refunds';
 import type {
   PendingDisagreements,
   QueryOrderRule,
@@ -145,7 +146,47 @@ export class PaySandbox {
     return this.callbacks.idle();
   }
 
+  /**
+   * Takes the state a pay journal kept (ledger.ts) and journals every later change there: orders
+   * and refunds as they were, each unpaid order's expiry, each PROCESSING refund's settlement and
+   * each pending notification's next attempt at the emulated instants they were due.
+   */
+  restore(ledger: PayLedger, state: LedgerState): void {
+    const book = this.book;
+    if (state.signKey && !book.deps.signKey) book.signKey = state.signKey;
+    const notifications: Notification[] = [];
+    for (const order of state.orders) {
+      book.orders.set(order.outTradeNo, order);
+      book.byPrepayId.set(order.prepayId, order);
+      if (order.state === 'NOTPAY' && order.expiresAt > book.now()) scheduleExpiry(book, order);
+      for (const r of order.refunds) {
+        scheduleSettlement(book, order, r);
+        if (r.notification) notifications.push(r.notification);
+      }
+      if (order.notification) notifications.push(order.notification);
+    }
+    const seq = (id: string): number => Number(id.slice('ntf-'.length));
+    for (const n of notifications.sort((a, b) => seq(a.id) - seq(b.id))) this.callbacks.restore(n);
+    book.ledger = ledger;
+  }
+
+  /** The state the pay journal compacts to. */
+  ledgerState(): LedgerState {
+    return {
+      orders: [...this.book.orders.values()],
+      signKey: this.book.signKey,
+      clockAt: this.book.now(),
+    };
+  }
+
+  /** Forgets everything, and journals that (the emulator's reset). */
   reset(): void {
+    this.forget();
+    this.book.ledger?.clear();
+  }
+
+  /** Stops every timer and forgets the state in memory, leaving the journal as it is (stop). */
+  forget(): void {
     const book = this.book;
     for (const order of book.orders.values()) order.expiryTask?.cancel();
     for (const task of book.refundTasks) task.cancel();
@@ -154,5 +195,12 @@ export class PaySandbox {
     book.byPrepayId.clear();
     book.disagreements.clear();
     this.callbacks.reset();
+  }
+
+  /** Stops journaling (the emulator stops; the journal file stays for the next start). */
+  detachLedger(): PayLedger | undefined {
+    const ledger = this.book.ledger;
+    this.book.ledger = undefined;
+    return ledger;
   }
 }

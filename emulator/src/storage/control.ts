@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import { controlEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import { requireCloudPath } from './file-id';
 import type { StorageService } from './index';
@@ -12,12 +13,16 @@ import type { FileMeta } from './store';
  * - `PUT    /storage/files/<path>`  raw body → `{file: {...}}`; owner from `x-wxcloud-openid` (else none)
  * - `DELETE /storage/files/<path>`  → `{deleted: true}`; 404 when missing
  * Like the console, these bypass storage permissions. Inspection routes have no side effects.
+ * Each takes `?env=` (a hosted env; the default when omitted): every env has its own files.
  */
 export function storageControlRoutes(app: Hono, storage: StorageService): void {
-  const describe = (meta: FileMeta): Record<string, unknown> => ({
-    fileID: storage.fileId(meta.path),
-    ...meta,
-  });
+  const envOf = (c: Context): string => controlEnv(storage.ctx.config, c.req.query('env'));
+  const describe =
+    (env: string) =>
+    (meta: FileMeta): Record<string, unknown> => ({
+      fileID: storage.fileId(meta.path, env),
+      ...meta,
+    });
   const pathOf = (c: Context): string => {
     const pathname = new URL(c.req.url).pathname;
     const marker = '/storage/files/';
@@ -31,13 +36,15 @@ export function storageControlRoutes(app: Hono, storage: StorageService): void {
     return requireCloudPath(decoded);
   };
 
-  app.get('/storage/files', (c) =>
-    c.json({ files: storage.files.list(c.req.query('prefix') ?? '').map(describe) }),
-  );
+  app.get('/storage/files', (c) => {
+    const env = envOf(c);
+    const files = storage.envFiles(env).files.list(c.req.query('prefix') ?? '');
+    return c.json({ files: files.map(describe(env)) });
+  });
 
   app.get('/storage/files/*', (c) => {
     const cloudPath = pathOf(c);
-    const file = storage.files.get(cloudPath);
+    const file = storage.envFiles(envOf(c)).files.get(cloudPath);
     if (!file) throw new EmulatorError('STORAGE_FILE_NONEXIST', `no file ${cloudPath}`, 404);
     c.header('content-type', file.meta.contentType);
     c.header('x-wxcloud-file-owner', file.meta.owner ?? '');
@@ -46,6 +53,7 @@ export function storageControlRoutes(app: Hono, storage: StorageService): void {
 
   app.put('/storage/files/*', async (c) => {
     const cloudPath = pathOf(c);
+    const env = envOf(c);
     if (Number(c.req.header('content-length') ?? 0) > STORAGE_MAX_FILE_BYTES) {
       throw new EmulatorError(
         'STORAGE_REQUEST_FAIL',
@@ -54,18 +62,19 @@ export function storageControlRoutes(app: Hono, storage: StorageService): void {
     }
     const bytes = Buffer.from(await c.req.arrayBuffer());
     const owner = c.req.header('x-wxcloud-openid') || null;
-    return c.json({ file: describe(storage.write(cloudPath, bytes, owner, 'control')) });
+    return c.json({ file: describe(env)(storage.write(cloudPath, bytes, owner, 'control', env)) });
   });
 
   app.delete('/storage/files/*', (c) => {
     const cloudPath = pathOf(c);
-    if (!storage.files.delete(cloudPath)) {
+    const env = envOf(c);
+    if (!storage.envFiles(env).files.delete(cloudPath)) {
       throw new EmulatorError('STORAGE_FILE_NONEXIST', `no file ${cloudPath}`, 404);
     }
     storage.ctx.events.emit('storage.operation', {
       action: 'delete',
       via: 'control',
-      fileID: storage.fileId(cloudPath),
+      fileID: storage.fileId(cloudPath, env),
       path: cloudPath,
     });
     return c.json({ deleted: true });

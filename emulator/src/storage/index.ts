@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Hono } from 'hono';
+import { envDataDir, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { storageControlRoutes } from './control';
@@ -32,6 +33,8 @@ export const MAX_TEMP_URL_SECONDS = 86400;
 export const UPLOAD_TICKET_MS = 10 * 60_000;
 
 interface UploadTicket {
+  /** The env whose bucket the upload goes to (the one getUploadMetadata was asked in). */
+  env: string;
   path: string;
   owner: string | null;
   authorization: string;
@@ -47,8 +50,9 @@ interface UploadTicket {
 export class StorageService implements EmulatorService {
   readonly name = 'storage' as const;
   readonly actions: Record<string, ActionHandler>;
-  files!: FileStore;
   rules!: StorageRules;
+  /** Every hosted env's files and bucket (`--env-id a,b`), in the data dir layout of envs.ts. */
+  private readonly envs = new Map<string, EnvFiles>();
   /** wx.cloud.uploadFile, getTempFileURL, downloadFile, deleteFile: checked against storage rules. */
   readonly clientActions = [
     'storage.getUploadMetadata',
@@ -67,15 +71,36 @@ export class StorageService implements EmulatorService {
     };
   }
 
+  /** The default env's files. */
+  get files(): FileStore {
+    return this.envFiles().files;
+  }
+
+  /** The default env's bucket. */
   get bucket(): string {
-    return bucketFor(this.ctx.config.envId);
+    return this.envFiles().bucket;
+  }
+
+  /** A hosted env's files and bucket (the default env when none is named). */
+  envFiles(env?: string): EnvFiles {
+    const found = this.envs.get(env || this.ctx.config.envId);
+    if (!found) throw unknownEnv(env ?? '', this.ctx.config.envIds);
+    return found;
+  }
+
+  /** The env whose bucket this is, if hosted (the object store's URLs name the bucket). */
+  envOfBucket(bucket: string): EnvFiles | undefined {
+    return [...this.envs.values()].find((e) => e.bucket === bucket);
   }
 
   async start(): Promise<void> {
     this.rules = loadStorageRules(this.ctx.config.projectDir);
-    const { inMemory, dataDir } = this.ctx.config;
-    this.files = new FileStore(inMemory ? undefined : path.join(dataDir, 'storage'));
-    this.seed();
+    for (const env of this.ctx.config.envIds) {
+      const dir = path.join(envDataDir(this.ctx.config, env), 'storage');
+      const files = new FileStore(this.ctx.config.inMemory ? undefined : dir);
+      this.envs.set(env, { env, bucket: bucketFor(env), files });
+      this.seed(env);
+    }
   }
 
   httpRoutes(app: Hono): void {
@@ -88,9 +113,14 @@ export class StorageService implements EmulatorService {
 
   /** Empties the files and upload tickets, then writes the project's seed files again. */
   async reset(): Promise<void> {
-    this.tickets.clear();
-    this.files.clear();
-    this.seed();
+    for (const env of this.envs.keys()) this.resetEnv(env);
+  }
+
+  /** One env's part of reset (`POST /emulator/v1/reset?env=`): its files and tickets, then its seed. */
+  resetEnv(env: string): void {
+    for (const [token, ticket] of this.tickets) if (ticket.env === env) this.tickets.delete(token);
+    this.envFiles(env).files.clear();
+    this.seed(env);
   }
 
   async stop(): Promise<void> {
@@ -99,12 +129,20 @@ export class StorageService implements EmulatorService {
 
   // ---- used by the object store, the control API and other services --------------------------
 
-  fileId(cloudPath: string): string {
-    return fileIdFor(this.ctx.config.envId, cloudPath);
+  /** The fileID of a path in a hosted env (the default when none is named): it names the env. */
+  fileId(cloudPath: string, env?: string): string {
+    return fileIdFor(this.envFiles(env).env, cloudPath);
   }
 
   /** Writes a file as server code or the control API would (owner null) or as `owner`. */
-  write(cloudPath: string, bytes: Buffer, owner: string | null, via: string): FileMeta {
+  write(
+    cloudPath: string,
+    bytes: Buffer,
+    owner: string | null,
+    via: string,
+    env?: string,
+  ): FileMeta {
+    const { files } = this.envFiles(env);
     requireCloudPath(cloudPath);
     if (bytes.length > STORAGE_MAX_FILE_BYTES) {
       throw new EmulatorError(
@@ -112,7 +150,7 @@ export class StorageService implements EmulatorService {
         `file is ${bytes.length} bytes; wxcloud-emulator stores at most ${STORAGE_MAX_FILE_BYTES} bytes per file`,
       );
     }
-    const meta = this.files.put(
+    const meta = files.put(
       {
         path: cloudPath,
         owner,
@@ -124,7 +162,7 @@ export class StorageService implements EmulatorService {
     this.ctx.events.emit('storage.operation', {
       action: 'upload',
       via,
-      fileID: this.fileId(cloudPath),
+      fileID: this.fileId(cloudPath, env),
       path: cloudPath,
       size: meta.size,
       openid: owner,
@@ -137,9 +175,11 @@ export class StorageService implements EmulatorService {
     token: string | undefined,
     authorization: string | undefined,
     cloudPath: string,
+    env: string,
   ): UploadTicket {
     const ticket = token ? this.tickets.get(token) : undefined;
-    if (!ticket || ticket.authorization !== authorization) {
+    // A ticket is for one env's bucket, as a COS upload signature is for one bucket.
+    if (!ticket || ticket.authorization !== authorization || ticket.env !== env) {
       throw new EmulatorError(
         'AccessDenied',
         'no valid upload ticket: call getUploadMetadata first',
@@ -161,20 +201,22 @@ export class StorageService implements EmulatorService {
   }
 
   /** A signed link to the object store, valid until `expiresAt` (ms, emulated clock). */
-  tempUrl(cloudPath: string, expiresAt: number): string {
+  tempUrl(cloudPath: string, expiresAt: number, env?: string): string {
     const t = Math.floor(expiresAt / 1000);
+    const { bucket } = this.envFiles(env);
     // The path stays unencoded, as the platform's links do: the node SDK encodeURI()s it itself.
-    return `${this.ctx.url()}${OBJECT_STORE_PREFIX}/${this.bucket}/${cloudPath}?sign=${this.sign(cloudPath, t)}&t=${t}`;
+    return `${this.ctx.url()}${OBJECT_STORE_PREFIX}/${bucket}/${cloudPath}?sign=${this.sign(bucket, cloudPath, t)}&t=${t}`;
   }
 
   /** Why a temporary link is refused, or undefined when it is valid now. */
   checkTempUrl(
+    bucket: string,
     cloudPath: string,
     sign: string | undefined,
     t: string | undefined,
   ): string | undefined {
     if (!sign || !t || !/^\d+$/.test(t)) return 'the link has no signature (sign and t)';
-    const expected = this.sign(cloudPath, Number(t));
+    const expected = this.sign(bucket, cloudPath, Number(t));
     if (
       sign.length !== expected.length ||
       !crypto.timingSafeEqual(Buffer.from(sign), Buffer.from(expected))
@@ -185,17 +227,19 @@ export class StorageService implements EmulatorService {
     return undefined;
   }
 
-  private sign(cloudPath: string, t: number): string {
+  private sign(bucket: string, cloudPath: string, t: number): string {
     return crypto
       .createHmac('sha256', this.secret)
-      .update(`${this.bucket}/${cloudPath}\n${t}`)
+      .update(`${bucket}/${cloudPath}\n${t}`)
       .digest('hex')
       .slice(0, 32);
   }
 
-  private seed(): void {
+  /** Each env holds the project's seed files, as deploying the project to each env would give it. */
+  private seed(env: string): void {
+    const { files } = this.envFiles(env);
     for (const file of loadSeed(this.ctx.config.projectDir)) {
-      this.files.put(
+      files.put(
         {
           path: file.cloudPath,
           owner: null,
@@ -221,7 +265,7 @@ export class StorageService implements EmulatorService {
     this.ctx.events.emit('storage.denied', {
       action,
       operation: op,
-      fileID: this.fileId(cloudPath),
+      fileID: this.fileId(cloudPath, actionCtx.env),
       path: cloudPath,
       openid: auth.openid,
       permission: this.rules.permission,
@@ -237,7 +281,8 @@ export class StorageService implements EmulatorService {
     actionCtx: ActionContext,
   ): Promise<unknown> {
     const cloudPath = requireCloudPath(body.path);
-    const existing = this.files.head(cloudPath);
+    const { env, bucket, files } = this.envFiles(actionCtx.env);
+    const existing = files.head(cloudPath);
     const requester = actionCtx.client?.openid ?? null;
     // Overwriting is judged against the current owner; a new file would belong to the requester.
     const owner = existing ? existing.owner : requester;
@@ -250,14 +295,15 @@ export class StorageService implements EmulatorService {
     const token = crypto.randomBytes(16).toString('hex');
     const authorization = `q-sign-algorithm=sha1&q-ak=EMULATED&q-sign-time=${Math.floor(this.ctx.clock.now() / 1000)}&q-signature=${crypto.randomBytes(20).toString('hex')}`;
     this.tickets.set(token, {
+      env,
       path: cloudPath,
       owner: requester,
       authorization,
       expiresAt: this.ctx.clock.now() + UPLOAD_TICKET_MS,
     });
-    const fileId = this.fileId(cloudPath);
+    const fileId = this.fileId(cloudPath, env);
     const cosFileId = crypto.randomBytes(12).toString('hex');
-    const url = `${this.ctx.url()}${OBJECT_STORE_PREFIX}/${this.bucket}/${encodePath(cloudPath)}`;
+    const url = `${this.ctx.url()}${OBJECT_STORE_PREFIX}/${bucket}/${encodePath(cloudPath)}`;
     return {
       // node-sdk reads the camelCase fields; the HTTP API documents the snake_case ones.
       data: {
@@ -287,6 +333,7 @@ export class StorageService implements EmulatorService {
         `file_list holds ${list.length} files; at most ${STORAGE_MAX_BATCH} per call`,
       );
     }
+    const { env, files } = this.envFiles(actionCtx.env);
     const download_list = list.map((entry: unknown) => {
       const item = (entry ?? {}) as { fileid?: unknown; max_age?: unknown };
       const fileID = typeof item.fileid === 'string' ? item.fileid : String(item.fileid);
@@ -294,8 +341,10 @@ export class StorageService implements EmulatorService {
         typeof item.max_age === 'number' && Number.isFinite(item.max_age) && item.max_age > 0
           ? Math.min(Math.floor(item.max_age), MAX_TEMP_URL_SECONDS)
           : DEFAULT_TEMP_URL_SECONDS;
-      const cloudPath = cloudPathOf(this.ctx.config.envId, fileID);
-      const meta = cloudPath === undefined ? undefined : this.files.head(cloudPath);
+      // A fileID names its env: one of another env is not found here, as on the cloud, where
+      // each env has its own bucket.
+      const cloudPath = cloudPathOf(env, fileID);
+      const meta = cloudPath === undefined ? undefined : files.head(cloudPath);
       // A denied caller gets the same answer for a missing file as for an existing one, so a
       // guessed fileID tells nothing; the rule is judged with the owner when the file exists.
       if (
@@ -322,7 +371,12 @@ export class StorageService implements EmulatorService {
         openid: actionCtx.client?.openid ?? null,
         expiresAt: new Date(expiresAt).toISOString(),
       });
-      return { fileID, tempFileURL: this.tempUrl(cloudPath, expiresAt), maxAge, code: 'SUCCESS' };
+      return {
+        fileID,
+        tempFileURL: this.tempUrl(cloudPath, expiresAt, env),
+        maxAge,
+        code: 'SUCCESS',
+      };
     });
     return { data: { download_list }, requestId: requestId() };
   }
@@ -341,10 +395,11 @@ export class StorageService implements EmulatorService {
         `fileid_list holds ${list.length} files; at most ${STORAGE_MAX_BATCH} per call`,
       );
     }
+    const { env, files } = this.envFiles(actionCtx.env);
     const delete_list = list.map((entry: unknown) => {
       const fileID = String(entry);
-      const cloudPath = cloudPathOf(this.ctx.config.envId, fileID);
-      const meta = cloudPath === undefined ? undefined : this.files.head(cloudPath);
+      const cloudPath = cloudPathOf(env, fileID);
+      const meta = cloudPath === undefined ? undefined : files.head(cloudPath);
       if (
         cloudPath !== undefined &&
         !this.allowed('write', 'storage.batchDeleteFile', actionCtx, cloudPath, meta?.owner ?? null)
@@ -352,7 +407,7 @@ export class StorageService implements EmulatorService {
         return { fileID, code: 'STORAGE_EXCEED_AUTHORITY' };
       }
       if (!meta || cloudPath === undefined) return { fileID, code: 'STORAGE_FILE_NONEXIST' };
-      this.files.delete(cloudPath);
+      files.delete(cloudPath);
       this.ctx.events.emit('storage.operation', {
         action: 'delete',
         via: actionCtx.client ? 'client' : 'server',
@@ -364,6 +419,13 @@ export class StorageService implements EmulatorService {
     });
     return { data: { delete_list }, requestId: requestId() };
   }
+}
+
+/** One env's cloud storage: its bucket (named in fileIDs and object-store URLs) and files. */
+export interface EnvFiles {
+  env: string;
+  bucket: string;
+  files: FileStore;
 }
 
 let seq = 0;

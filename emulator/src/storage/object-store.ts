@@ -73,10 +73,11 @@ export function objectStoreRoutes(app: Hono, storage: StorageService): void {
     token: string | undefined,
     authorization: string | undefined,
     bytes: Buffer,
+    env: string,
   ): Response | undefined => {
     try {
-      const ticket = storage.takeTicket(token, authorization, cloudPath);
-      storage.write(cloudPath, bytes, ticket.owner, ticket.owner ? 'client' : 'server');
+      const ticket = storage.takeTicket(token, authorization, cloudPath, env);
+      storage.write(cloudPath, bytes, ticket.owner, ticket.owner ? 'client' : 'server', env);
       return undefined;
     } catch (err) {
       if (err instanceof EmulatorError) {
@@ -88,9 +89,11 @@ export function objectStoreRoutes(app: Hono, storage: StorageService): void {
     }
   };
 
+  // Each hosted env has its own bucket; the URL names it, and with it the env.
   app.put(`${OBJECT_STORE_PREFIX}/:bucket/*`, async (c) => {
-    const cloudPath = pathAfterBucket(c, storage.bucket);
-    if (cloudPath === undefined)
+    const target = storage.envOfBucket(c.req.param('bucket'));
+    const cloudPath = target && pathAfterBucket(c, target.bucket);
+    if (!target || cloudPath === undefined)
       return xmlError(c, 404, 'NoSuchBucket', 'The specified bucket does not exist.');
     if (tooLarge(c)) {
       return xmlError(
@@ -107,12 +110,14 @@ export function objectStoreRoutes(app: Hono, storage: StorageService): void {
       c.req.header('x-cos-security-token'),
       c.req.header('authorization'),
       bytes,
+      target.env,
     );
     return failed ?? c.body(null, 200);
   });
 
   app.post(`${OBJECT_STORE_PREFIX}/:bucket`, async (c) => {
-    if (c.req.param('bucket') !== storage.bucket) {
+    const target = storage.envOfBucket(c.req.param('bucket'));
+    if (!target) {
       return xmlError(c, 404, 'NoSuchBucket', 'The specified bucket does not exist.');
     }
     if (tooLarge(c)) {
@@ -136,28 +141,35 @@ export function objectStoreRoutes(app: Hono, storage: StorageService): void {
     const token =
       typeof form['x-cos-security-token'] === 'string' ? form['x-cos-security-token'] : undefined;
     const signature = typeof form.Signature === 'string' ? form.Signature : undefined;
-    const failed = upload(c, form.key, token, signature, Buffer.from(await file.arrayBuffer()));
+    const bytes = Buffer.from(await file.arrayBuffer());
+    const failed = upload(c, form.key, token, signature, bytes, target.env);
     if (failed) return failed;
     const status = Number(form.success_action_status);
     return c.body(null, status === 200 || status === 201 ? status : 204);
   });
 
   const download = (c: Context, headOnly: boolean): Response => {
-    const cloudPath = pathAfterBucket(c, storage.bucket);
-    if (cloudPath === undefined)
+    const target = storage.envOfBucket(c.req.param('bucket') ?? '');
+    const cloudPath = target && pathAfterBucket(c, target.bucket);
+    if (!target || cloudPath === undefined)
       return xmlError(c, 404, 'NoSuchBucket', 'The specified bucket does not exist.');
-    const refused = storage.checkTempUrl(cloudPath, c.req.query('sign'), c.req.query('t'));
+    const refused = storage.checkTempUrl(
+      target.bucket,
+      cloudPath,
+      c.req.query('sign'),
+      c.req.query('t'),
+    );
     if (refused) {
       storage.ctx.events.emit('storage.denied', {
         action: 'download',
         operation: 'read',
-        fileID: storage.fileId(cloudPath),
+        fileID: storage.fileId(cloudPath, target.env),
         path: cloudPath,
         reason: refused,
       });
       return xmlError(c, 403, 'AccessDenied', refused);
     }
-    const file = storage.files.get(cloudPath);
+    const file = target.files.get(cloudPath);
     if (!file) return xmlError(c, 404, 'NoSuchKey', 'The specified key does not exist.');
     c.header('content-type', file.meta.contentType);
     c.header('content-length', String(file.meta.size));

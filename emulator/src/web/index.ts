@@ -15,10 +15,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { EmulatorContext } from '../service';
 import { BrowserAssets, locateBrowserSources } from './assets';
 import { consoleHtml, previewHtml } from './html';
+import { langOfAcceptLanguage, type Lang } from './i18n';
 import { convertWxss, prepareWxml } from './wxss';
 
 /** The project's miniprogramRoot (project.config.json), or undefined when it names none. */
@@ -56,9 +57,11 @@ export function mountPreview(app: Hono, ctx: EmulatorContext): Preview {
   // A failed build is reported by the routes that need it; keep it from being unhandled here.
   ready.catch(() => undefined);
 
-  app.get('/', (c) => c.html(consoleHtml()));
+  // In the browser's language first; the page then applies the user's remembered choice.
+  const langOf = (c: Context): Lang => langOfAcceptLanguage(c.req.header('accept-language'));
+  app.get('/', (c) => c.html(consoleHtml(langOf(c))));
   app.get('/preview', (c) => c.redirect('/preview/'));
-  app.get('/preview/', (c) => c.html(previewHtml()));
+  app.get('/preview/', (c) => c.html(previewHtml(langOf(c))));
 
   app.get('/assets/:name', async (c) => {
     const asset = await assets.get(c.req.param('name'));

@@ -51,41 +51,52 @@ interface Frame {
 interface Connection {
   ws: WebSocket;
   openid: string;
+  /** The env the client signed in to (auth.wsWebSign under `?env=`): its watches read that env. */
+  env: string;
   watches: Map<string, Watch>;
 }
 
 export class RealtimeServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
-  /** Token → openid, from auth.wsWebSign; oldest dropped beyond MAX_TOKENS. */
-  private readonly tokens = new Map<string, string>();
+  /** Token → user and env, from auth.wsWebSign; oldest dropped beyond MAX_TOKENS. */
+  private readonly tokens = new Map<string, { openid: string; env: string }>();
   /** Every live watch by queryID, attached to a socket or waiting for a rebuild. */
   private readonly watches = new Map<string, Watch>();
   private readonly owners = new Map<Watch, Connection | undefined>();
+  /** The env each live watch reads: a change reaches only the watches of its own env. */
+  private readonly watchEnvs = new Map<Watch, string>();
   private readonly expiries = new Map<Watch, NodeJS.Timeout>();
   private readonly connections = new Set<Connection>();
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribes: (() => void)[] = [];
   private requestSeq = 0;
 
   constructor(
     private readonly ctx: EmulatorContext,
-    private readonly store: Store,
+    /** The store of a hosted env. */
+    private readonly storeOf: (env: string) => Store,
     private readonly rules: RulesEngine,
   ) {}
 
-  start(): void {
-    this.unsubscribe = this.store.onChange((change) => this.push(change));
+  /** Follows every env's committed changes. */
+  start(envs: { env: string; store: Store }[]): void {
+    for (const { env, store } of envs) {
+      this.unsubscribes.push(store.onChange((change) => this.push(env, change)));
+    }
   }
 
-  /** `auth.wsWebSign`: a token for this user and the socket URL that carries it. */
-  sign(openid: string): { signStr: string; wsUrl: string; secretVersion: number; envId: string } {
+  /** `auth.wsWebSign`: a token for this user in this env and the socket URL that carries it. */
+  sign(
+    openid: string,
+    env: string,
+  ): { signStr: string; wsUrl: string; secretVersion: number; envId: string } {
     const token = randomBytes(16).toString('hex');
-    this.tokens.set(token, openid);
+    this.tokens.set(token, { openid, env });
     if (this.tokens.size > MAX_TOKENS) {
       const oldest = this.tokens.keys().next().value;
       if (oldest !== undefined) this.tokens.delete(oldest);
     }
     const wsUrl = `${this.ctx.url().replace(/^http/, 'ws')}${REALTIME_PATH}?token=${token}`;
-    return { signStr: token, wsUrl, secretVersion: 1, envId: this.ctx.config.envId };
+    return { signStr: token, wsUrl, secretVersion: 1, envId: env };
   }
 
   /** Handles WebSocket upgrades on REALTIME_PATH; other paths are left to other listeners. */
@@ -93,21 +104,24 @@ export class RealtimeServer {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname !== REALTIME_PATH) return;
-      const openid = this.tokens.get(url.searchParams.get('token') ?? '');
-      if (!openid) {
+      const signedIn = this.tokens.get(url.searchParams.get('token') ?? '');
+      if (!signedIn) {
         socket.end(
           'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n' +
             'unknown or missing token: get one from auth.wsWebSign\n',
         );
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, openid));
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        this.connect(ws, signedIn.openid, signedIn.env),
+      );
     });
   }
 
-  /** Emulator reset emptied every collection: each watch sees its documents removed. */
-  reset(): void {
+  /** A reset emptied every collection of `env`: each watch on it sees its documents removed. */
+  reset(env: string): void {
     for (const watch of this.watches.values()) {
+      if (this.watchEnvs.get(watch) !== env) continue;
       const events = watch.clear();
       if (events) this.sendEvents(watch, events);
     }
@@ -115,13 +129,15 @@ export class RealtimeServer {
 
   /** Drops every socket and watch (emulator stop). */
   stop(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
+    this.unsubscribes = [];
     for (const timer of this.expiries.values()) clearTimeout(timer);
     this.expiries.clear();
     for (const connection of this.connections) connection.ws.terminate();
     this.connections.clear();
     this.watches.clear();
     this.owners.clear();
+    this.watchEnvs.clear();
     this.wss.close();
   }
 
@@ -135,6 +151,7 @@ export class RealtimeServer {
     queryId: string;
     watchId: string;
     openid: string;
+    env: string;
     collection: string;
     attached: boolean;
     currEvent: number;
@@ -143,6 +160,7 @@ export class RealtimeServer {
       queryId: watch.queryId,
       watchId: watch.watchId,
       openid: watch.openid,
+      env: this.watchEnvs.get(watch) ?? this.ctx.config.envId,
       collection: watch.spec.collection,
       attached: this.owners.get(watch) !== undefined,
       currEvent: watch.currEvent,
@@ -151,8 +169,8 @@ export class RealtimeServer {
 
   // ---- sockets --------------------------------------------------------------------------------
 
-  private connect(ws: WebSocket, openid: string): void {
-    const connection: Connection = { ws, openid, watches: new Map() };
+  private connect(ws: WebSocket, openid: string, env: string): void {
+    const connection: Connection = { ws, openid, env, watches: new Map() };
     this.connections.add(connection);
     ws.on('message', (data: RawData) => this.receive(connection, data));
     ws.on('error', () => ws.terminate());
@@ -193,7 +211,7 @@ export class RealtimeServer {
         this.send(connection, reply(frame, 'PONG', null));
         return;
       case 'LOGIN':
-        this.send(connection, reply(frame, 'LOGIN_RES', { envId: this.ctx.config.envId }));
+        this.send(connection, reply(frame, 'LOGIN_RES', { envId: connection.env }));
         return;
       // LOGIN is answered but not required first: the token in the socket URL already names the
       // user, and @cloudbase/database 1.4.3 can skip LOGIN on a fresh socket (it reuses a login
@@ -287,7 +305,7 @@ export class RealtimeServer {
         );
       }
     }
-    const matching = this.store.find(collection, filter);
+    const matching = this.storeOf(connection.env).find(collection, filter);
     if (limit === undefined && matching.length > MAX_WATCH_DOCS) {
       throw new Error(
         `the watch would hold ${matching.length} records; the platform allows ${MAX_WATCH_DOCS} (add a limit or narrow the query)`,
@@ -302,11 +320,13 @@ export class RealtimeServer {
       matching,
     );
     this.watches.set(watch.queryId, watch);
+    this.watchEnvs.set(watch, connection.env);
     this.own(watch, connection);
     this.ctx.events.emit('database.operation', {
       action: 'realtime.initWatch',
       collection,
       openid: connection.openid,
+      env: connection.env,
       ok: true,
       count: matching.length,
     });
@@ -359,9 +379,10 @@ export class RealtimeServer {
 
   // ---- watches --------------------------------------------------------------------------------
 
-  /** Fans a committed change out to every watch, in commit order (store.onChange). */
-  private push(change: ChangeEvent): void {
+  /** Fans a committed change out to every watch of its env, in commit order (store.onChange). */
+  private push(env: string, change: ChangeEvent): void {
     for (const watch of this.watches.values()) {
+      if (this.watchEnvs.get(watch) !== env) continue;
       const events = watch.apply(change);
       if (events) this.sendEvents(watch, events);
     }
@@ -379,7 +400,7 @@ export class RealtimeServer {
     });
   }
 
-  /** The watch with this queryID if the connection's user owns it. */
+  /** The watch with this queryID if the connection's user owns it in the connection's env. */
   private owned(
     connection: Connection,
     queryId: unknown,
@@ -387,6 +408,7 @@ export class RealtimeServer {
   ): Watch | undefined {
     const watch = typeof queryId === 'string' ? this.watches.get(queryId) : undefined;
     if (!watch || watch.openid !== connection.openid) return undefined;
+    if (this.watchEnvs.get(watch) !== connection.env) return undefined;
     if (!anyConnection && this.owners.get(watch) !== connection) return undefined;
     return watch;
   }
@@ -415,6 +437,7 @@ export class RealtimeServer {
     const connection = this.owners.get(watch);
     if (connection?.watches.get(watch.watchId) === watch) connection.watches.delete(watch.watchId);
     this.owners.delete(watch);
+    this.watchEnvs.delete(watch);
     this.watches.delete(watch.queryId);
   }
 

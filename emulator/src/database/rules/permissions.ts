@@ -19,9 +19,11 @@ export type Permission = keyof typeof PERMISSIONS;
 
 /**
  * A collection with no rules file (or a file with neither `rules` nor `permission`) has the
- * permission of a new collection: only the creator reads and writes (platform-facts §8: the
- * console's default; WeChat's developer community: a collection created by code gets
- * "仅创建者及管理员可读写").
+ * permission of a new collection: only the creator reads and writes. No official WeChat or
+ * CloudBase document states this default (emulator/docs/rules.md lists what was searched); the
+ * sources are platform-facts §8 and WeChat's developer community, where users report that a
+ * collection created by code gets "仅创建者及管理员可读写"
+ * (developers.weixin.qq.com/community/develop/doc/0002aa68828dc842feb7cd09156400).
  */
 export const DEFAULT_PERMISSION: Permission = 'PRIVATE';
 

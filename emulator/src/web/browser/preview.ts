@@ -12,6 +12,7 @@
 import { createWx, type EmulatedWx, type PayDecision, type PaySheet } from '../../client';
 import type { PreviewUser } from '../users';
 import { builtinComponents, jComponent, mapClicksToTaps, type RootComponent } from './engine';
+import { onLangChange, startLang, t } from './lang';
 
 type Definition = Record<string, unknown>;
 type Lifecycle = (this: unknown, arg?: unknown) => unknown;
@@ -31,10 +32,10 @@ function showError(message: string): void {
 }
 
 // Anything the page throws is shown, not lost in a console nobody reads.
-window.addEventListener('error', (event) => showError(`Page error: ${event.message}`));
+window.addEventListener('error', (event) => showError(t().pageError(event.message)));
 window.addEventListener('unhandledrejection', (event) => {
   const reason = event.reason as { errMsg?: string; message?: string } | undefined;
-  showError(`Unhandled rejection: ${reason?.errMsg ?? reason?.message ?? String(event.reason)}`);
+  showError(t().unhandledRejection(reason?.errMsg ?? reason?.message ?? String(event.reason)));
 });
 
 async function fetchText(path: string, optional = false): Promise<string | undefined> {
@@ -122,17 +123,27 @@ function initialUser(): PreviewUser {
   return users.find((u) => u.openid === wanted || u.name === wanted) ?? users[0];
 }
 
-/** Each user's sandbox orders, from the control API: the picker's per-user state. */
+/**
+ * Each user's sandbox orders, from the control API: the picker's per-user state. The picker is
+ * the emulator's widget, so it speaks the console's language (lang.ts), not the page's.
+ */
+let userOrders: { openid: string; tradeState: string }[] = [];
 async function refreshUserStates(): Promise<void> {
   const answer = (await (await fetch('/emulator/v1/pay/orders')).json()) as {
     orders?: { openid: string; tradeState: string }[];
   };
+  userOrders = answer.orders ?? [];
+  showUserStates();
+}
+
+function showUserStates(): void {
+  const s = t();
   for (const user of users) {
-    const mine = (answer.orders ?? []).filter((o) => o.openid === user.openid);
+    const mine = userOrders.filter((o) => o.openid === user.openid);
     const paid = mine.filter((o) => o.tradeState === 'SUCCESS' || o.tradeState === 'REFUND');
     const state = document.querySelector(`[data-user-state="${user.openid}"]`);
     if (state) {
-      state.textContent = mine.length ? `${mine.length} 单 · ${paid.length} 已付` : '无订单';
+      state.textContent = mine.length ? s.userOrders(mine.length, paid.length) : s.noOrdersOfUser;
     }
   }
 }
@@ -269,6 +280,7 @@ function renderUserPicker(app: LoadedApp, current: PreviewUser): void {
   for (const user of users) {
     const label = document.createElement('label');
     label.className = 'user';
+    label.title = user.openid; // the whole openid, where the picker has to shorten it
     const input = document.createElement('input');
     input.type = 'radio';
     input.name = 'user';
@@ -308,6 +320,8 @@ function watchPayments(): void {
 }
 
 async function main(): Promise<void> {
+  startLang();
+  onLangChange(showUserStates);
   const host = el('page-host');
   mapClicksToTaps(host);
   const app = await loadApp();

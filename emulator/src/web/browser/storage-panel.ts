@@ -5,6 +5,9 @@
  * which bypass permissions as the cloud console does). console.ts calls `renderStorage` when a
  * storage event arrives and `recordStorageDenial` for each `storage.denied` event.
  */
+import { h } from './dom';
+import { withEnv } from './env-choice';
+import { t } from './lang';
 
 interface StoredFile {
   fileID: string;
@@ -13,13 +16,6 @@ interface StoredFile {
   owner: string | null;
   contentType: string;
   uploadedAt: string;
-}
-
-function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  node.append(...children);
-  return node;
 }
 
 function box(role: string): HTMLElement | null {
@@ -33,31 +29,28 @@ function size(bytes: number): string {
 }
 
 const fileUrl = (cloudPath: string): string =>
-  `/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`;
+  withEnv(`/emulator/v1/storage/files/${cloudPath.split('/').map(encodeURIComponent).join('/')}`);
 
 export async function renderStorage(): Promise<void> {
+  const s = t();
   const target = box('storage-files');
   if (!target) return;
-  const response = await fetch('/emulator/v1/storage/files');
+  const response = await fetch(withEnv('/emulator/v1/storage/files'));
   if (!response.ok) throw new Error(`storage/files answered ${response.status}`);
   const { files } = (await response.json()) as { files: StoredFile[] };
   if (!files.length) {
-    target.replaceChildren(h('p', { class: 'empty' }, 'No files in cloud storage.'));
+    target.replaceChildren(h('p', { class: 'empty' }, s.noFiles));
     return;
   }
   // In a scrolling region, like the database table: long paths never widen the page.
   target.replaceChildren(
     h(
       'div',
-      { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'cloud storage files' },
+      { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': s.storageFiles },
       h(
         'table',
         { class: 'docs', 'data-role': 'storage-table' },
-        h(
-          'thead',
-          {},
-          h('tr', {}, ...['', 'path', 'size', 'owner', 'uploaded'].map((t) => h('th', {}, t))),
-        ),
+        h('thead', {}, h('tr', {}, ...s.storageColumns.map((label) => h('th', {}, label)))),
         h(
           'tbody',
           {},
@@ -78,11 +71,15 @@ export async function renderStorage(): Promise<void> {
                       width: '48',
                       height: '32',
                     })
-                  : h('a', { href: fileUrl(file.path), target: '_blank', rel: 'noopener' }, 'open'),
+                  : h(
+                      'a',
+                      { href: fileUrl(file.path), target: '_blank', rel: 'noopener' },
+                      s.openFile,
+                    ),
               ),
               h('td', {}, h('code', {}, file.path)),
               h('td', {}, size(file.size)),
-              h('td', {}, file.owner ?? '(admin)'),
+              h('td', {}, file.owner ?? s.admin),
               h('td', {}, file.uploadedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
             ),
           ),
@@ -97,6 +94,11 @@ const denials: Record<string, unknown>[] = [];
 export function recordStorageDenial(data: Record<string, unknown> | null): void {
   if (data === null) denials.length = 0;
   else denials.push(data);
+  renderStorageDenials();
+}
+
+export function renderStorageDenials(): void {
+  const s = t();
   const target = box('storage-denials');
   if (!target) return;
   target.replaceChildren(
@@ -108,7 +110,8 @@ export function recordStorageDenial(data: Record<string, unknown> | null): void 
           'li',
           { 'data-role': 'storage-denial' },
           h('strong', {}, `${String(d.action)} ${String(d.path ?? '')}`),
-          ` by ${String(d.openid ?? 'a link holder')} · `,
+          s.by(String(d.openid ?? s.linkHolder)),
+          ' · ',
           h(
             'code',
             {},
