@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import { Journal } from '../../emulator/src/database/journal';
+import { acquireLock } from '../../emulator/src/database/lock';
 import {
   compactedEntries,
   exportDataDir,
@@ -224,6 +225,29 @@ test('a second emulator on a data dir in use is refused; a stale lock from a dea
     taker.events.since(0, 'emulator.warning').map((e) => String(e.data.message)),
   ).toContainEqual(expect.stringMatching(new RegExp(`left by pid ${dead}, which no longer runs`)));
   expect(fs.readFileSync(lock, 'utf8').split('\n')[0]).toBe(String(process.pid));
+});
+
+test("of two takers of the same dead pid's lock at the same instant, exactly one wins", async () => {
+  const dataDir = tempDataDir();
+  const lock = path.join(dataDir, 'database', 'LOCK');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const dead = await deadPid();
+  fs.writeFileSync(lock, `${dead}\n`);
+  const warnings: string[] = [];
+  const warn = (m: string): number => warnings.push(m);
+  let second: (() => void) | undefined;
+  // The first has judged the lock stale; at that very instant the second takes it over. The
+  // first must then see the second's live lock, not delete it and take the dir as well.
+  expect(() =>
+    acquireLock(dataDir, 'testing', warn, () => {
+      second = acquireLock(dataDir, 'testing', warn);
+    }),
+  ).toThrow(/is in use by another emulator in this process/);
+  expect(second).toBeDefined();
+  expect(warnings).toEqual([expect.stringMatching(new RegExp(`left by pid ${dead}`))]);
+  expect(fs.readdirSync(path.dirname(lock))).toEqual(['LOCK']);
+  second?.();
+  expect(fs.existsSync(lock)).toBe(false);
 });
 
 test('an emulator never deletes a lock it does not own', async () => {

@@ -3,6 +3,7 @@
 // leaks through timing; every regex runs on a linear-time engine (RE2) under a per-request budget.
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
 import { regexEvaluations, withRegexBudget } from '../../emulator/src/database/regex';
+import { runPipeline } from '../../emulator/src/database/aggregate';
 import { runWithSdk } from '../support/sdk';
 import { makeProject } from './database-helpers';
 import { clientCall, type Body } from './realtime-helpers';
@@ -108,4 +109,94 @@ test('a request past its regex budget fails with DATABASE_TIMEOUT, the cloud cod
   expect(error.message).toMatch(/ran past wxcloud-emulator's -1 ms budget/);
   // Exact conditions alone need no budget.
   expect(withRegexBudget(() => store.find('ITEMS', { _id: 'x' }), -1)).toHaveLength(1);
+});
+
+describe('aggregation regex expressions run on the same engine and budget', () => {
+  const noLookup = {
+    collection: (): never => {
+      throw new Error('no $lookup here');
+    },
+  };
+
+  test('$regexMatch with a catastrophic pattern answers at once, through the real SDK', async () => {
+    emu.services.database.store.insert('ITEMS', [
+      { _id: 'evil', note: `${'a'.repeat(5000)}!` },
+      { _id: 'fine', note: 'aaaa' },
+    ]);
+    const r = await runWithSdk<unknown[]>(
+      emu.url,
+      // The SDK's db.command.aggregate has no helper for these MongoDB 4.2 operators; the raw
+      // operator objects pass through it as written.
+      `const res = await db.collection('ITEMS').aggregate()
+         .project({ ok: { $regexMatch: { input: '$note', regex: '^(a+)+$' } } }).sort({ _id: 1 }).end();
+       return res.list;`,
+    );
+    expect(r).toEqual([
+      { _id: 'evil', ok: false },
+      { _id: 'fine', ok: true },
+    ]);
+  });
+
+  test("MongoDB's results: {match, idx (code points), captures (null for a group that took no part)}", async () => {
+    // MongoDB manual, $regexFind: "idx: the code point index (not the byte index)"; "captures:
+    // an array of strings that corresponds to the groups captured"; no match is null, and
+    // $regexFindAll gives every match, [] when none; options i/m/s, in `regex` or in `options`.
+    emu.services.database.store.insert('ITEMS', [
+      { _id: 'a', text: '😀 Single LINE description.', cake: 'Cete and Carete' },
+    ]);
+    const r = await runWithSdk<Record<string, unknown>[]>(
+      emu.url,
+      `const res = await db.collection('ITEMS').aggregate().project({
+         _id: 0,
+         find: { $regexFind: { input: '$text', regex: /line/i } },
+         findOpt: { $regexFind: { input: '$text', regex: 'line', options: 'i' } },
+         none: { $regexFind: { input: '$text', regex: 'absent' } },
+         all: { $regexFindAll: { input: '$cake', regex: /(C(ar)*)ete/ } },
+         noneAll: { $regexFindAll: { input: '$missing', regex: 'x' } },
+         empty: { $regexFindAll: { input: 'ab', regex: '' } },
+         match: { $regexMatch: { input: '$text', regex: 'description\\.$' } },
+       }).end();
+       return res.list;`,
+    );
+    const first = { match: 'LINE', idx: 9, captures: [] };
+    expect(r).toEqual([
+      {
+        find: first,
+        findOpt: first,
+        none: null,
+        all: [
+          { match: 'Cete', idx: 0, captures: ['C', null] },
+          { match: 'Carete', idx: 9, captures: ['Car', 'ar'] },
+        ],
+        noneAll: [],
+        // An empty match moves on by one character, so it ends (mingo's own looped forever).
+        empty: [
+          { match: '', idx: 0, captures: [] },
+          { match: '', idx: 1, captures: [] },
+          { match: '', idx: 2, captures: [] },
+        ],
+        match: true,
+      },
+    ]);
+  });
+
+  test('a pipeline past the regex budget fails with DATABASE_TIMEOUT; RE2-only patterns are refused', () => {
+    const docs = [{ _id: 'x', name: 'apple' }];
+    const pipeline = (regex: string) => [
+      { $project: { m: { $regexMatch: { input: '$name', regex } } } },
+    ];
+    let error: { code?: string } = {};
+    try {
+      withRegexBudget(() => runPipeline(docs, pipeline('apple'), noLookup), -1);
+    } catch (err) {
+      error = err as typeof error;
+    }
+    expect(error.code).toBe('DATABASE_TIMEOUT');
+    expect(() => runPipeline(docs, pipeline('a(?=p)'), noLookup)).toThrow(
+      /regular expression \/a\(\?=p\)\/ is not supported .*RE2: no lookaround/,
+    );
+    expect(() =>
+      runPipeline(docs, [{ $project: { m: { $regexFind: { input: 3, regex: 'a' } } } }], noLookup),
+    ).toThrow(/\$regexFind needs 'input' to be of type string/);
+  });
 });

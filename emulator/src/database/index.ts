@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { Context, Hono } from 'hono';
-import { controlEnv, envDataDir, unknownEnv } from '../envs';
+import { controlEnv, envDataDir, rootEnv, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { loadDeclarations, type DeclaredCollection } from './declarations';
@@ -10,7 +11,13 @@ import { applyDocumentSeed } from './seed';
 import { RealtimeServer } from './realtime';
 import { RulesEngine } from './rules';
 import { acquireLock } from './lock';
-import { compactedEntries, exportStore, importIntoStore, type ExportFile } from './portable';
+import {
+  compactedEntries,
+  exportStore,
+  exportStream,
+  importIntoStore,
+  type ExportFile,
+} from './portable';
 import {
   Store,
   validateCollectionName,
@@ -294,7 +301,14 @@ export class DatabaseService implements EmulatorService {
 
     mountDocumentRoutes(app, storeIn, this.ctx.events);
 
-    app.get('/database/export', (c) => c.json(exportStore(storeIn(c), this.ctx.clock.now())));
+    // Streamed from a snapshot (portable.ts): never built as one string, whatever the size.
+    app.get(
+      '/database/export',
+      (c) =>
+        new Response(exportStream(storeIn(c), this.ctx.clock.now()), {
+          headers: { 'content-type': 'application/json; charset=UTF-8' },
+        }),
+    );
 
     app.post('/database/import', async (c) => {
       const store = storeIn(c);
@@ -324,10 +338,18 @@ export class DatabaseService implements EmulatorService {
       process.stderr.write(`wxcloud-emulator: ${message}\n`);
       this.ctx.events.emit('emulator.warning', { service: 'database', message });
     };
-    const release = acquireLock(this.ctx.config.dataDir, 'starting another emulator on it', warn);
+    const { dataDir, envId, envIds } = this.ctx.config;
+    const release = acquireLock(dataDir, 'starting another emulator on it', warn);
     this.releaseLock = release;
+    // The first service to open the data dir: a data dir without ROOT_ENV is the first env's.
+    const root = rootEnv(dataDir, envId, true);
+    if (!envIds.includes(root)) {
+      warn(
+        `the data dir's root holds env ${root}'s data, which this emulator does not host (--env-id ${envIds.join(',')}); it is left untouched, and ${envId} keeps its data under ${path.join(dataDir, 'envs', envId)}`,
+      );
+    }
     for (const data of this.envs.values()) {
-      data.journal = openJournal(envDataDir(this.ctx.config, data.env), data.store, warn);
+      data.journal = openJournal(envDataDir(dataDir, root, data.env), data.store, warn);
     }
   }
 }

@@ -11,6 +11,7 @@ import { resolve } from 'mingo/util';
 import { EmulatorError, notEmulated } from '../errors';
 import { intersects, nearMatches, nearSpecOf, within } from './geo';
 import { bounded, boundedList } from './regex';
+import { regexExpressions } from './regex-expressions';
 
 /**
  * mingo's operators as the emulated database uses them: all of mingo 7's, with the corrections
@@ -176,7 +177,7 @@ function refused(feature: string) {
 
 export const MONGO_CONTEXT = Context.init({
   accumulator,
-  expression: { ...expression, $indexOfCP, $trunc, $week, $isoWeekYear },
+  expression: { ...expression, ...regexExpressions, $indexOfCP, $trunc, $week, $isoWeekYear },
   pipeline,
   projection,
   query: {

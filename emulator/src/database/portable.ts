@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { EmulatorError } from '../errors';
 import { Journal } from './journal';
 import { acquireLock } from './lock';
@@ -21,13 +22,62 @@ export interface ExportFile {
 
 export function exportStore(store: Store, now: number): ExportFile {
   const collections: Record<string, unknown[]> = {};
-  for (const { name, docs } of store.dump()) collections[name] = docs.map((d) => toRelaxed(d));
+  for (const { name, docs } of store.snapshot()) collections[name] = docs.map((d) => toRelaxed(d));
   return {
     format: EXPORT_FORMAT,
     version: 1,
     exportedAt: new Date(now).toISOString(),
     collections,
   };
+}
+
+/**
+ * The export file as text, a piece at a time, never as one string (a big database would pass
+ * V8's longest string): from a snapshot taken at the first piece (Store.snapshot), one document
+ * per line, each serialized only when its piece is asked for. JSON.parse of the pieces joined
+ * gives what `exportStore` returns.
+ */
+export function exportText(store: Store, now: number): Generator<string> {
+  // Taken now, not at the first piece: the export is the database as the request found it.
+  return exportPieces(store.snapshot(), now);
+}
+
+function* exportPieces(
+  snapshot: { name: string; docs: readonly Doc[] }[],
+  now: number,
+): Generator<string> {
+  yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":1,"exportedAt":${JSON.stringify(new Date(now).toISOString())},"collections":{`;
+  let first = true;
+  for (const { name, docs } of snapshot) {
+    yield `${first ? '' : ','}\n${JSON.stringify(name)}:[`;
+    first = false;
+    for (let i = 0; i < docs.length; i++) {
+      yield `${i ? ',' : ''}\n${JSON.stringify(toRelaxed(docs[i] as Doc))}`;
+    }
+    yield '\n]';
+  }
+  yield '\n}}\n';
+}
+
+/** `exportText` as a byte stream pulled by the reader (an HTTP response): ~64 KB per chunk. */
+export function exportStream(store: Store, now: number): ReadableStream<Uint8Array> {
+  const pieces = exportText(store, now);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let chunk = '';
+      for (let next = pieces.next(); ; next = pieces.next()) {
+        if (next.done) {
+          if (chunk) controller.enqueue(encoder.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += next.value;
+        if (chunk.length >= 64 * 1024) break;
+      }
+      controller.enqueue(encoder.encode(chunk));
+    },
+  });
 }
 
 /** Checks an import file and returns its documents by collection; errors name what is wrong. */
@@ -122,6 +172,31 @@ export function exportDataDir(dataDir: string, envDir = dataDir): ExportFile {
   return withLock(dataDir, 'exporting', () =>
     exportStore(loadDataDir(new Journal(envDir, { warn: warnOnStderr })), Date.now()),
   );
+}
+
+/**
+ * Writes the export of one env of a data dir to `file` a piece at a time (never one string);
+ * returns how many documents it holds.
+ */
+export function exportDataDirToFile(dataDir: string, file: string, envDir = dataDir): number {
+  return withLock(dataDir, 'exporting', () => {
+    const store = loadDataDir(new Journal(envDir, { warn: warnOnStderr }));
+    const fd = fs.openSync(file, 'w');
+    try {
+      let pending = '';
+      for (const piece of exportText(store, Date.now())) {
+        pending += piece;
+        if (pending.length >= 64 * 1024) {
+          fs.writeSync(fd, pending);
+          pending = '';
+        }
+      }
+      if (pending) fs.writeSync(fd, pending);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return store.listCollections().reduce((n, c) => n + c.count, 0);
+  });
 }
 
 export function importIntoDataDir(

@@ -43,10 +43,26 @@ export function regexEvaluations(): number {
   return evaluations;
 }
 
+/** Throws the cloud's timeout once the request's regex budget is spent. */
+export function checkRegexBudget(): void {
+  if (Date.now() > deadline) {
+    throw new EmulatorError(
+      'DATABASE_TIMEOUT',
+      `Database request timeout: the query's regular expressions ran past wxcloud-emulator's ${budgetMs} ms budget; narrow the query with exact conditions first`,
+    );
+  }
+}
+
+/** Counts one string a regex is run against (see `regexEvaluations`). */
+export function countRegexEvaluation(): void {
+  evaluations += 1;
+}
+
 const compiled = new Map<string, RE2JS>();
 const CACHE_SIZE = 500;
 
-function toRe2(source: string, flags: string): RE2JS {
+/** The pattern compiled for RE2 (cached), or the refusal naming what RE2 cannot run. */
+export function toRe2(source: string, flags: string): RE2JS {
   const key = `${flags}/${source}`;
   const hit = compiled.get(key);
   if (hit) return hit;
@@ -82,16 +98,11 @@ export class BoundedRegExp extends RegExp {
   }
 
   override exec(input: string): RegExpExecArray | null {
-    if (Date.now() > deadline) {
-      throw new EmulatorError(
-        'DATABASE_TIMEOUT',
-        `Database request timeout: the query's regular expressions ran past wxcloud-emulator's ${budgetMs} ms budget; narrow the query with exact conditions first`,
-      );
-    }
+    checkRegexBudget();
     const text = String(input);
     // mingo tests a non-matching scalar twice (as itself, then flattened): answer the repeat.
     if (this.last?.text === text) return this.last.found;
-    evaluations += 1;
+    countRegexEvaluation();
     const matcher = this.re2.matcher(text);
     let found: RegExpExecArray | null = null;
     if (matcher.find()) {

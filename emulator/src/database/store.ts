@@ -400,11 +400,16 @@ export class Store {
     return [...this.collection(name).docs.keys()];
   }
 
-  /** Every collection and document, for compaction and export (copies). */
-  dump(): { name: string; docs: Doc[] }[] {
+  /**
+   * Every collection's committed documents as they are now, by reference, for export: a stored
+   * document is never changed in place (every write stores a new object), so this is a
+   * consistent snapshot costing one pointer per document, however long the export takes to
+   * write out. Callers must not modify the documents.
+   */
+  snapshot(): { name: string; docs: readonly Doc[] }[] {
     return [...this.collections.values()].map((c) => ({
       name: c.name,
-      docs: [...c.docs.values()].map((d) => clone(d)),
+      docs: [...c.docs.values()],
     }));
   }
 
