@@ -317,7 +317,7 @@ function printProfile(
   out(`  hottest functions (self ms/${unit}):`);
   for (const [k, v] of Object.entries(hot)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 25))
+    .slice(0, 30))
     out(`    ${(v / orders).toFixed(2).padStart(6)}  ${k}`);
   out(
     `  by thread (ms/${unit}): ${Object.entries(perThread)

@@ -13,6 +13,7 @@ import {
   type CommandSpec,
 } from './cli/usage';
 import { lockHolder } from './database/lock';
+import { envDataDir, rootEnv } from './envs';
 import { exportDataDirToFile, importIntoDataDir } from './database/portable';
 import { runPayCommand } from './pay/cli';
 import { startEmulator, DEFAULTS } from './emulator';
@@ -166,8 +167,8 @@ function transfer(command: CommandSpec, args: string[]): void {
   if (!file || extra.length) fail(`${command.name} takes exactly one FILE`, command);
   const dataDir = path.resolve(opts.string('data') ?? DEFAULTS.dataDir);
   const env = opts.string('env');
-  // The first env's data is at the root; every other env's under envs/<id>/ (envs.ts).
-  const envDir = env === undefined ? dataDir : path.join(dataDir, 'envs', env);
+  // The root env's data is at the root, every other env's under envs/<id>/ (envs.ts).
+  const envDir = env === undefined ? dataDir : envDataDir(dataDir, rootEnv(dataDir, env), env);
   if (env !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(env)) {
     fail(`--env ${JSON.stringify(env)} is not an env id (letters, digits, - and _)`, command);
   }
@@ -175,7 +176,7 @@ function transfer(command: CommandSpec, args: string[]): void {
     if (command === EXPORT) {
       if (!fs.existsSync(envDir)) {
         throw new Error(
-          `no data for env ${String(env)} in ${dataDir} (looked in ${envDir}); the first env's data is at the root: omit --env`,
+          `no data for env ${String(env)} in ${dataDir} (looked in ${envDir}; the root holds env ${rootEnv(dataDir, '(unnamed)')}'s)`,
         );
       }
       // Written a document at a time (portable.ts), never built as one string.

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { EmulatorError } from './errors';
 import type { EmulatorConfig } from './service';
@@ -37,12 +38,39 @@ export function controlEnv(config: EmulatorConfig, env: string | undefined): str
   return env;
 }
 
+/** Names the env whose data the data dir's root holds (a text file with the env id). */
+export const ROOT_ENV_FILE = 'ROOT_ENV';
+
+const ENV_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
 /**
- * Where an env keeps its data: the default (first) env at the data dir's root, as before the
- * emulator hosted several (so an existing data dir keeps loading), every other env under
- * `envs/<id>/` with the same layout (`database/journal.jsonl`, `storage/`). The lock
- * (`database/LOCK` at the root) covers them all.
+ * The env whose data the data dir's root holds: the one `ROOT_ENV` names, else (a data dir from
+ * before envs, or a new one) the first env, which then claims it when `claim` is set. The file
+ * keeps a reordered `--env-id` (test,prod after prod,test) from showing one env's data as the
+ * other's.
  */
-export function envDataDir(config: Pick<EmulatorConfig, 'dataDir' | 'envId'>, env: string): string {
-  return env === config.envId ? config.dataDir : path.join(config.dataDir, 'envs', env);
+export function rootEnv(dataDir: string, firstEnv: string, claim = false): string {
+  const file = path.join(dataDir, ROOT_ENV_FILE);
+  let named: string | undefined;
+  try {
+    named = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    named = undefined;
+  }
+  if (named && ENV_ID.test(named)) return named;
+  if (claim) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, `${firstEnv}\n`);
+  }
+  return firstEnv;
+}
+
+/**
+ * Where an env keeps its data: the root env (`rootEnv`: the first env of the first run that
+ * used the data dir, so an existing data dir keeps loading as before envs) at the data dir's
+ * root (`database/journal.jsonl`, `storage/`), every other env under `envs/<id>/` with the same
+ * layout. The lock (`database/LOCK` at the root) covers them all.
+ */
+export function envDataDir(dataDir: string, root: string, env: string): string {
+  return env === root ? dataDir : path.join(dataDir, 'envs', env);
 }

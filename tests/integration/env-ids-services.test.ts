@@ -227,3 +227,54 @@ test('a data dir written by a one-env emulator loads as the first env when more 
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the root keeps its env when --env-id is reordered, and is left alone when its env is not hosted', async () => {
+  const { projectDir } = makeProject();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-envs-order-'));
+  const options = { functionsDir: FIXTURES, projectDir, dataDir, port: 0 };
+  const items = async (emu: RunningEmulator, env: string): Promise<unknown[]> =>
+    (await documents(emu, 'ITEMS', env)).map((d) => d.n);
+  try {
+    const first = await startEmulator({ ...options, envId: `${PROD},${TEST}` });
+    for (const [env, n] of [
+      [PROD, 1],
+      [TEST, 2],
+    ] as const) {
+      await runWithSdk(first.url, `await db.collection('ITEMS').add({ data: { n: ${n} } });`, {
+        envId: env,
+      });
+    }
+    await first.stop();
+    expect(fs.readFileSync(path.join(dataDir, 'ROOT_ENV'), 'utf8').trim()).toBe(PROD);
+
+    // Reordered: the default env changes, each env's data does not.
+    const reordered = await startEmulator({ ...options, envId: `${TEST},${PROD}` });
+    try {
+      expect(await items(reordered, PROD)).toEqual([1]);
+      expect(await items(reordered, TEST)).toEqual([2]);
+    } finally {
+      await reordered.stop();
+    }
+
+    // Another env alone: it starts empty under envs/, with a warning; the root stays PROD's.
+    const other = await startEmulator({ ...options, envId: 'other-env-5d' });
+    try {
+      expect(await items(other, 'other-env-5d')).toEqual([]);
+      const warnings = other.events
+        .since(0, 'emulator.warning')
+        .map((e) => String((e.data as Json).message));
+      expect(warnings.some((m) => m.includes(`holds env ${PROD}'s data`))).toBe(true);
+    } finally {
+      await other.stop();
+    }
+    const back = await startEmulator({ ...options, envId: PROD });
+    try {
+      expect(await items(back, PROD)).toEqual([1]);
+    } finally {
+      await back.stop();
+    }
+  } finally {
+    fs.rmSync(projectDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

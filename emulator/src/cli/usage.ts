@@ -85,7 +85,7 @@ export const START: CommandSpec = {
 const ENV: OptionSpec = {
   name: 'env',
   value: 'ID',
-  help: 'an env after the first of --env-id (its data is under DIR/envs/ID/); omit for the first env, kept at the root',
+  help: "the env whose database to use (default: the data folder's root env, the first --env-id it was used with; others are under DIR/envs/ID/)",
 };
 
 export const EXPORT: CommandSpec = {

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { Context, Hono } from 'hono';
-import { controlEnv, envDataDir, unknownEnv } from '../envs';
+import { controlEnv, envDataDir, rootEnv, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { loadDeclarations, type DeclaredCollection } from './declarations';
@@ -337,10 +338,18 @@ export class DatabaseService implements EmulatorService {
       process.stderr.write(`wxcloud-emulator: ${message}\n`);
       this.ctx.events.emit('emulator.warning', { service: 'database', message });
     };
-    const release = acquireLock(this.ctx.config.dataDir, 'starting another emulator on it', warn);
+    const { dataDir, envId, envIds } = this.ctx.config;
+    const release = acquireLock(dataDir, 'starting another emulator on it', warn);
     this.releaseLock = release;
+    // The first service to open the data dir: a data dir without ROOT_ENV is the first env's.
+    const root = rootEnv(dataDir, envId, true);
+    if (!envIds.includes(root)) {
+      warn(
+        `the data dir's root holds env ${root}'s data, which this emulator does not host (--env-id ${envIds.join(',')}); it is left untouched, and ${envId} keeps its data under ${path.join(dataDir, 'envs', envId)}`,
+      );
+    }
     for (const data of this.envs.values()) {
-      data.journal = openJournal(envDataDir(this.ctx.config, data.env), data.store, warn);
+      data.journal = openJournal(envDataDir(dataDir, root, data.env), data.store, warn);
     }
   }
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Hono } from 'hono';
-import { envDataDir, unknownEnv } from '../envs';
+import { envDataDir, rootEnv, unknownEnv } from '../envs';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { storageControlRoutes } from './control';
@@ -95,8 +95,11 @@ export class StorageService implements EmulatorService {
 
   async start(): Promise<void> {
     this.rules = loadStorageRules(this.ctx.config.projectDir);
-    for (const env of this.ctx.config.envIds) {
-      const dir = path.join(envDataDir(this.ctx.config, env), 'storage');
+    const { dataDir, envId, envIds, inMemory } = this.ctx.config;
+    // The database opened the data dir first and claimed its root (envs.ts).
+    const root = inMemory ? envId : rootEnv(dataDir, envId);
+    for (const env of envIds) {
+      const dir = path.join(envDataDir(dataDir, root, env), 'storage');
       const files = new FileStore(this.ctx.config.inMemory ? undefined : dir);
       this.envs.set(env, { env, bucket: bucketFor(env), files });
       this.seed(env);

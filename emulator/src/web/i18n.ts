@@ -173,7 +173,7 @@ const en = {
 
   // preview frame
   wechatUser: 'WeChat user',
-  usersHelp: 'Each simulated user has an own openid; the page reloads as that user.',
+  usersHelp: 'Each simulated user has their own openid; the page reloads as that user.',
   noOrdersOfUser: 'no orders',
   userOrders: (orders: number, paid: number) =>
     `${orders} ${orders === 1 ? 'order' : 'orders'} · ${paid} paid`,
