@@ -1,17 +1,43 @@
-import { randomBytes } from 'node:crypto';
 import type { Query } from 'mingo/query';
 import { EmulatorError } from '../errors';
 import { candidateIds, CollectionIndex, conditionsOf, fieldValue, type IndexSpec } from './indexes';
 import { compileQuery } from './queries';
 import { applyUpdate, equalityFields } from './updates';
-import { Transactions, type Overlay, type Transaction } from './transactions';
-import { checkDocumentLimits } from './limits';
+import { Transactions, type Transaction } from './transactions';
 import { nearQueryOf, sortByDistance } from './geo';
 import { mongoQuery } from './mingo-context';
 import { projectDocs } from './projection';
 import { checkFieldNames } from './write-checks';
-import { clone, isDocId, sameValue, toCanonical, type Doc, type DocId } from './values';
+import {
+  checkLimits,
+  newDocId,
+  storeOrder,
+  validateCollectionName,
+  viewDoc,
+  type ChangeEvent,
+  type ChangeKind,
+  type Collection,
+  type CollectionSpec,
+  type FindOptions,
+  type JournalEntry,
+  type StoreClock,
+  type UpdateSpec,
+  type Write,
+} from './store-model';
+import { checkUnique, duplicateKey, refuseDuplicates } from './unique-keys';
+import { clone, isDocId, sameValue, type Doc, type DocId } from './values';
 
+export { newDocId, validateCollectionName } from './store-model';
+export type {
+  ChangeEvent,
+  ChangeKind,
+  CollectionSpec,
+  FindOptions,
+  JournalEntry,
+  StoreClock,
+  UpdateSpec,
+  Write,
+} from './store-model';
 export type { IndexSpec } from './indexes';
 export { TRANSACTION_TIMEOUT_MS } from './transactions';
 
@@ -22,84 +48,8 @@ export { TRANSACTION_TIMEOUT_MS } from './transactions';
  * requests and these operations. Every operation is synchronous, so each is atomic.
  */
 
-export interface CollectionSpec {
-  rules?: unknown;
-  indexes?: IndexSpec[];
-}
-
-export type ChangeKind = 'add' | 'update' | 'replace' | 'remove';
-
-/** One committed document change, published after the commit, in commit order. */
-export interface ChangeEvent {
-  /** Increases by one per change across all collections (never reused within a run). */
-  seq: number;
-  collection: string;
-  docId: DocId;
-  kind: ChangeKind;
-  before: Doc | null;
-  after: Doc | null;
-}
-
-export interface FindOptions {
-  /** Sort keys in priority order, 1 ascending, -1 descending. */
-  order?: [string, 1 | -1][];
-  limit?: number;
-  offset?: number;
-  /** MongoDB projection (`{field: 1}`, `{field: 0}`, `$slice`, `$elemMatch`). */
-  projection?: Doc;
-}
-
-/** An update either applies operators (`$set`, `$inc`, ...) or replaces the whole document. */
-export type UpdateSpec = { kind: 'operators'; modifier: Doc } | { kind: 'replace'; doc: Doc };
-
-/** One document write inside a batch: `after` null removes. */
-export interface Write {
-  collection: string;
-  id: DocId;
-  before: Doc | null;
-  after: Doc | null;
-  kind: ChangeKind;
-}
-
-/** What the journal records; replaying entries in order rebuilds the data. */
-export type JournalEntry =
-  | { op: 'create'; collection: string }
-  | { op: 'write'; writes: { collection: string; id: DocId; doc: Doc | null }[] }
-  | { op: 'clear' };
-
-export interface StoreClock {
-  now(): number;
-  schedule(at: number, label: string, run: () => void): { cancel(): void };
-}
-
-interface Collection {
-  name: string;
-  docs: Map<DocId, Doc>;
-  /** When each document was first stored: query results keep store order, as a scan does. */
-  order: Map<DocId, number>;
-  indexes: CollectionIndex[];
-  rules: unknown;
-}
-
 /** An empty query, for sorting, paging and projecting documents already filtered. */
 const ALL = mongoQuery({});
-
-const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
-
-export function validateCollectionName(name: unknown): string {
-  if (typeof name !== 'string' || !COLLECTION_NAME.test(name)) {
-    throw new EmulatorError(
-      'INVALID_PARAM',
-      `invalid collection name ${JSON.stringify(name)}: use 1-64 letters, digits, "_" or "-", not starting with "-"`,
-    );
-  }
-  return name;
-}
-
-/** A new document id shaped like the cloud's: 32 lowercase hex characters. */
-export function newDocId(): string {
-  return randomBytes(16).toString('hex');
-}
 
 export class Store {
   private readonly collections = new Map<string, Collection>();
@@ -236,7 +186,7 @@ export class Store {
       seen.add(id);
       writes.push({ collection: name, id, before: null, after: { _id: id, ...doc }, kind: 'add' });
     }
-    this.checkUnique(collection, writes, overlay);
+    checkUnique(collection, writes, overlay);
     if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return writes.map((w) => w.id);
@@ -280,7 +230,7 @@ export class Store {
       writes.push({ collection: name, id, before: null, after, kind: 'add' });
       upsertedId = id;
     }
-    this.checkUnique(collection, writes, overlay);
+    checkUnique(collection, writes, overlay);
     if (txn) this.stage(txn, writes);
     else this.commitWrites(writes);
     return { updated: writes.length - (upsertedId === undefined ? 0 : 1), upsertedId };
@@ -320,7 +270,7 @@ export class Store {
       this.consumeWriteFailure(touched);
       for (const name of touched) {
         const mine = writes.filter((w) => w.collection === name);
-        this.checkUnique(this.collection(name), mine);
+        checkUnique(this.collection(name), mine);
       }
       // Before-images as committed now (the transaction saw its snapshot's; kinds stay).
       const committed = writes.map((w) => ({ ...w, before: this.get(w.collection, w.id) }));
@@ -464,7 +414,7 @@ export class Store {
         }
       }
       checkLimits(writes);
-      if (collection) this.checkUnique(collection, writes);
+      if (collection) checkUnique(collection, writes);
       all.push(...writes);
     }
     for (const name of files.keys()) this.createCollection(name);
@@ -520,7 +470,7 @@ export class Store {
     const found: { doc: Doc; at: number }[] = [];
     for (const id of ids) {
       const doc = viewDoc(collection, overlay, id);
-      if (doc && test(doc)) found.push({ doc, at: order(collection, id) });
+      if (doc && test(doc)) found.push({ doc, at: storeOrder(collection, id) });
     }
     return found.sort((a, b) => a.at - b.at).map((f) => f.doc);
   }
@@ -607,55 +557,6 @@ export class Store {
       );
     }
   }
-
-  /**
-   * Unique indexes over the collection as it would be after `writes` (a missing field is null).
-   * Only the written keys are checked: their current owners, the transaction's own documents
-   * and the batch itself are the only documents that can collide with them.
-   */
-  private checkUnique(collection: Collection, writes: Write[], overlay?: Overlay): void {
-    const unique = collection.indexes.filter((index) => index.spec.unique);
-    if (!unique.length || !writes.some((w) => w.after)) return;
-    const batch = new Map<DocId, Doc | null>();
-    for (const w of writes) batch.set(w.id, w.after);
-    const finalDoc = (id: DocId): Doc | null | undefined =>
-      batch.has(id) ? batch.get(id) : viewDoc(collection, overlay, id);
-    for (const index of unique) {
-      for (const w of writes) {
-        if (!w.after) continue;
-        const keys = index.keysOf(w.after);
-        const key = keys.join('\u0000');
-        const rivals = new Set<DocId>(index.owners(keys));
-        for (const id of overlay?.keys() ?? []) rivals.add(id);
-        for (const id of batch.keys()) rivals.add(id);
-        for (const id of rivals) {
-          if (id === w.id) continue;
-          const other = finalDoc(id);
-          if (other && index.keysOf(other).join('\u0000') === key) {
-            const after = w.after;
-            const dup = Object.fromEntries(index.fields.map((f) => [f, fieldValue(after, f)]));
-            throw duplicateKey(collection.name, index.spec.name, dup);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Nesting depth and size of every document a write would store (limits.ts). */
-function checkLimits(writes: Write[]): void {
-  for (const w of writes) if (w.after) checkDocumentLimits(w.after, w.before ? 'update' : 'insert');
-}
-
-/** A document as a reader with `overlay` (a transaction's view, if any) sees it. */
-function viewDoc(collection: Collection, overlay: Overlay | undefined, id: DocId): Doc | null {
-  if (overlay?.has(id)) return overlay.get(id) ?? null;
-  return collection.docs.get(id) ?? null;
-}
-
-function order(collection: Collection, id: DocId): number {
-  // Documents only a transaction sees come after the committed ones, as a scan reads them.
-  return collection.order.get(id) ?? Number.MAX_SAFE_INTEGER;
 }
 
 /**
@@ -668,41 +569,4 @@ function isExactHit(doc: Doc, filter: Doc): boolean {
     if (!Object.is(fieldValue(doc, field), value)) return false;
   }
   return true;
-}
-
-/** MongoDB's duplicate-key message, under the platform's generic database failure code. */
-/**
- * A unique index cannot be declared over documents that already share a key: MongoDB's
- * createIndex fails with E11000 in that case (manual, "Unique Indexes": "MongoDB cannot create a
- * unique index on the specified index field(s) if the collection already contains data that would
- * violate the unique constraint"); a missing field counts as null, as in checkUnique. The wording
- * past "E11000" is the emulator's, naming the duplicates so they can be fixed.
- */
-function refuseDuplicates(collection: Collection, index: CollectionIndex): void {
-  const byKey = new Map<string, DocId[]>();
-  for (const [id, doc] of collection.docs) {
-    const key = index.keysOf(doc).join('\u0000');
-    const ids = byKey.get(key);
-    if (ids) ids.push(id);
-    else byKey.set(key, [id]);
-  }
-  const clashes = [...byKey.values()].filter((ids) => ids.length > 1);
-  if (!clashes.length) return;
-  const shown = clashes.slice(0, 5).map((ids) => {
-    const doc = collection.docs.get(ids[0]) as Doc;
-    const key = Object.fromEntries(index.fields.map((f) => [f, fieldValue(doc, f)]));
-    return `${toCanonical(key)} held by _id ${ids.map((id) => JSON.stringify(id)).join(', ')}`;
-  });
-  const more = clashes.length > shown.length ? `; and ${clashes.length - shown.length} more` : '';
-  throw new EmulatorError(
-    'INVALID_PARAM',
-    `E11000 cannot declare unique index ${index.spec.name} on ${collection.name} (database/${collection.name}.json): documents already share a key: ${shown.join('; ')}${more}. Remove or change the duplicates, or drop "unique"`,
-  );
-}
-
-function duplicateKey(collection: string, index: string, key: Doc): EmulatorError {
-  return new EmulatorError(
-    'DATABASE_REQUEST_FAILED',
-    `E11000 duplicate key error collection: ${collection} index: ${index} dup key: ${toCanonical(key)}`,
-  );
 }
