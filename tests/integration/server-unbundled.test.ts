@@ -91,11 +91,16 @@ it('the whole loop through CloudLedger and the real SDK: order, lost callback, p
   ]);
   expect(await userpay({ itemId: 'demo-unlock' })).toEqual({ unlocked: true });
 
-  // The refund revokes the unlock when its notification lands (run here, unbundled).
+  // The refund revokes the unlock when its notification lands, run here unbundled: the sandbox's
+  // own notification (to the bundled payrefundnotify) is lost (emulator/docs/pay.md, faults).
+  await control(emu, 'POST', '/faults', {
+    pay: { callbacks: [{ action: 'lose', kind: 'refund' }] },
+  });
   as('o_admin');
   const refund = runtime.functionMain(payments.requestRefund);
   expect(await refund({ docid: placed.docid })).toMatchObject({ status: 'refunding' });
   await emu.advanceClock(10_000);
+  expect(await stored(placed.tradeno)).toMatchObject({ status: 'refunding' });
   as('', 'wx_paycallback');
   const refundNotify = runtime.functionMain(payments.handleRefundCallback);
   expect(await refundNotify({ reqInfo: { outTradeNo: placed.tradeno } })).toEqual(payments.ACK);
