@@ -257,11 +257,15 @@ async function throughputMode(values: Record<string, string | boolean | undefine
     if (!options.separate) {
       throw new Error('--profile needs --separate (it profiles the emulator process)');
     }
+    // With --baseline, the baseline's emulator is the one profiled (compare two runs' tables).
+    if (values.profile !== 'orders' && values.profile !== 'invoke') {
+      throw new Error(`--profile takes orders or invoke, got ${values.profile}`);
+    }
     const workload =
       values.profile === 'invoke'
         ? invokeWorkload(FIXTURE_PROJECT)
         : orderWorkload(ROOT, options.users, payBatch);
-    const table = await runProfile(workload, options);
+    const table = await runProfile(workload, { ...options, tree: options.baseline });
     const out = path.join(ROOT, 'bench/results/profile.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(

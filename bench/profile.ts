@@ -218,6 +218,8 @@ export interface Workload {
 }
 
 export interface ProfileOptions {
+  /** The checkout whose emulator is profiled (default: this one; e.g. the --baseline tree). */
+  tree?: string;
   repeats: number;
   extraArgs: string[];
   progress: (line: string) => void;
@@ -227,7 +229,7 @@ export interface ProfileOptions {
 export async function runProfile(workload: Workload, options: ProfileOptions): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxcloud-profile-'));
   const emu = await startSeparate(
-    path.resolve(__dirname, '..'),
+    options.tree ?? path.resolve(__dirname, '..'),
     workload.projectDir,
     options.extraArgs,
     ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', dir],

@@ -155,4 +155,46 @@ test('request bodies past the route limit answer 413 with the limit, without bei
   expect(JSON.parse(answer.body)).toMatchObject({
     error: { code: 'EXCEED_MAX_PAYLOAD_SIZE', limitBytes: 100 * 1024 * 1024 },
   });
+
+  // A chunked body declares no length: it is counted as it arrives, and refused past the limit.
+  const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      `${emu.url}/emulator/v1/functions/loud/invoke`,
+      // A fresh socket each: the server closes one whose body it refused unread.
+      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.write('{"data":{"blob":"');
+    for (let i = 0; i < 7; i++) req.write('c'.repeat(1024 * 1024));
+    req.end('"}}');
+  });
+  expect(chunked.status).toBe(413);
+  expect(JSON.parse(chunked.body)).toMatchObject({
+    error: { code: 'EXCEED_MAX_PAYLOAD_SIZE', limitBytes: 6291456 },
+  });
+});
+
+test('a chunked body under the limit reaches the function whole', async () => {
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      `${emu.url}/emulator/v1/functions/loud/invoke`,
+      // A fresh socket each: the server closes one whose body it refused unread.
+      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.write('{"data":{"n":');
+    req.end('41}}');
+  });
+  expect(answer.status).toBe(200);
+  expect((JSON.parse(answer.body) as { result: { n: number } }).result.n).toBe(41);
 });
