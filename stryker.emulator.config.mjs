@@ -8,6 +8,9 @@ import base from './stryker.config.mjs';
 export default {
   ...base,
   jest: { ...base.jest, configFile: 'stryker.emulator.jest.config.js' },
+  // First run (concurrency 1, 29 minutes with the realtime, rules-engine and callbacks tests):
+  // realtime token check 82.76%, rules/index.ts 70.13%, pay/callbacks.ts 70.04%; expression.ts not
+  // yet run. The token check's survivors are justified beside the code; the others are not yet.
   mutate: [
     // auth.wsWebSign's token and the upgrade that checks it (RealtimeService.sign and attach).
     'emulator/src/database/realtime/index.ts:87-117',

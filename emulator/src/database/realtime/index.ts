@@ -93,8 +93,11 @@ export class RealtimeServer {
     this.tokens.set(token, { openid, env });
     if (this.tokens.size > MAX_TOKENS) {
       const oldest = this.tokens.keys().next().value;
+      // Mutation testing: `oldest !== undefined` → true survives as an equivalent mutant (the map
+      // holds more than MAX_TOKENS entries here); the check is for the type.
       if (oldest !== undefined) this.tokens.delete(oldest);
     }
+    // Mutation testing: /^http/ → /http/ survives as an equivalent mutant (the URL starts with it).
     const wsUrl = `${this.ctx.url().replace(/^http/, 'ws')}${REALTIME_PATH}?token=${token}`;
     return { signStr: token, wsUrl, secretVersion: 1, envId: env };
   }
@@ -102,6 +105,12 @@ export class RealtimeServer {
   /** Handles WebSocket upgrades on REALTIME_PATH; other paths are left to other listeners. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Mutation testing, three survivors, none of them a way in: `req.url ?? '/'` (Node always
+      // sets req.url on a server request); `?? ''` replaced by another string (a missing token is
+      // refused either way: no token is that string); the path check → false (every upgrade taken
+      // as a realtime one: still refused without a signed token; no other upgrade listener exists
+      // today, so the difference is a 401 where the socket would otherwise wait unanswered, which
+      // only a timed test could tell).
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname !== REALTIME_PATH) return;
       const signedIn = this.tokens.get(url.searchParams.get('token') ?? '');
