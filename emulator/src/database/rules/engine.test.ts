@@ -352,3 +352,67 @@ describe('aggregate', () => {
     );
   });
 });
+
+describe('what a refusal names', () => {
+  it('every field the rule reads that the query leaves loose, and every pinned value it rejects', () => {
+    const { rules } = engine([
+      { name: 'T', rules: { read: 'doc.a == 1 && doc.b == 2', write: false } },
+    ]);
+    expect(deniedBy(() => rules.authorizeRead('T', {}, ALICE, 'get'))).toContain(
+      'it does not pin doc.a, doc.b (e.g.',
+    );
+    expect(deniedBy(() => rules.authorizeRead('T', { a: 1, b: 3 }, ALICE, 'get'))).toContain(
+      `the rule is false for the query's doc.a = 1, doc.b = 3`,
+    );
+  });
+
+  it('an update or delete refusal is logged under its operation and rule', () => {
+    const { rules, denials } = engine([{ name: 'ORDERS', rules: { read: OWNER, write: OWNER } }]);
+    expect(
+      deniedBy(() =>
+        rules.authorizeUpdate(
+          'ORDERS',
+          { _id: 'a', _openid: '{openid}' },
+          { kind: 'operators', modifier: { $set: { _openid: BOB } } },
+          ALICE,
+          'update',
+        ),
+      ),
+    ).toBe(
+      '[PermissionDenied] Permission denied: ORDERS rule "update" no rule (default deny): a client may not change _openid (emulator choice; unconfirmed on the cloud)',
+    );
+    deniedBy(() => rules.authorizeDelete('ORDERS', { _id: 'a' }, ALICE, 'remove'));
+    expect(denials().map((d) => [d.operation, d.rule, d.action])).toEqual([
+      ['update', 'update', 'update'],
+      ['delete', 'write', 'remove'],
+    ]);
+  });
+
+  it('a basic permission logs the operation it refused', () => {
+    const { rules, denials } = engine([{ name: 'AW', permission: 'ADMINWRITE' }]);
+    const update = { kind: 'operators' as const, modifier: { $set: { n: 1 } } };
+    deniedBy(() => rules.authorizeUpdate('AW', { _id: 'a' }, update, ALICE, 'update'));
+    deniedBy(() => rules.authorizeDelete('AW', { _id: 'a' }, ALICE, 'remove'));
+    expect(denials().map((d) => d.operation)).toEqual(['update', 'delete']);
+  });
+
+  it("set() under a basic permission replaces the caller's own record", () => {
+    const { rules } = engine([{ name: 'RO', permission: 'READONLY' }]);
+    expect(
+      rules.authorizeUpdate('RO', { _id: 'a' }, { kind: 'replace', doc: { n: 1 } }, ALICE, 'set'),
+    ).toEqual({
+      filter: { $and: [{ _id: 'a' }, { _openid: ALICE }] },
+      replacement: { n: 1, _openid: ALICE },
+    });
+  });
+
+  it('a create rule may read request.data: the new document', () => {
+    const { rules } = engine([
+      { name: 'N', rules: { read: true, write: false, create: 'request.data.title != null' } },
+    ]);
+    expect(rules.authorizeCreate('N', [{ title: 't' }], ALICE, 'add')).toEqual([
+      { title: 't', _openid: ALICE },
+    ]);
+    deniedBy(() => rules.authorizeCreate('N', [{ body: 'b' }], ALICE, 'add'));
+  });
+});
