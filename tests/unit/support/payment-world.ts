@@ -1,3 +1,4 @@
+import type { QueryOrderResult, TradeState } from '../../../server/cloudpay';
 import { loadConfig } from '../../../server/config';
 import {
   ACK,
@@ -47,4 +48,40 @@ export async function paidOrder(t: ReturnType<typeof setup>) {
     ACK,
   );
   return reply;
+}
+
+// Helpers for the payment-edge tests: the order as recorded, WeChat Pay's side moving on its own.
+
+export type World = ReturnType<typeof setup>;
+
+export async function openOrder(t: World) {
+  const reply = await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' });
+  if (!('tradeno' in reply)) throw new Error(`no order: ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+export function recorded(t: World, tradeno: string) {
+  const order = t.ledger.orders.get(tradeno);
+  if (!order) throw new Error(`no order ${tradeno}`);
+  return order;
+}
+
+/** WeChat Pay's side of the order moves on its own (the user in the pay sheet, a reversal). */
+export function wechatState(t: World, tradeno: string, state: TradeState) {
+  const order = t.pay.orders.get(tradeno);
+  if (!order) throw new Error(`WeChat Pay has no ${tradeno}`);
+  order.state = state;
+  if (state === 'SUCCESS' || state === 'REFUND') order.transactionId = `42000${tradeno}`;
+}
+
+/** The next queryOrder answers FAIL with WeChat Pay's description. */
+export function queryOrderFails(t: World, errCodeDes: string) {
+  const answer: QueryOrderResult = {
+    errCode: 0,
+    errMsg: 'ok',
+    returnCode: 'SUCCESS',
+    resultCode: 'FAIL',
+    errCodeDes,
+  };
+  jest.spyOn(t.pay, 'queryOrder').mockResolvedValueOnce(answer);
 }
