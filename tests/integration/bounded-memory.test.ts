@@ -120,6 +120,32 @@ test('an /events subscriber that stops reading is dropped past its buffer; it re
   expect(text).not.toContain(`id: ${lastId}\n`);
 });
 
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/**
+ * A POST whose body `send` writes piece by piece (fetch cannot send a lying content-length or a
+ * body in timed chunks). A fresh socket each: the server closes one whose body it refused unread.
+ */
+function rawPost(
+  route: string,
+  headers: Record<string, string>,
+  send: (req: http.ClientRequest) => void,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${emu.url}${route}`,
+      { method: 'POST', headers, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    send(req);
+  });
+}
+
 test('request bodies past the route limit answer 413 with the limit, without being read', async () => {
   // docs.cloudbase.net/error-code/EXCEED_MAX_PAYLOAD_SIZE: a cloud function's request body is at
   // most 6 MB; other requests at most 100 MB.
@@ -138,37 +164,16 @@ test('request bodies past the route limit answer 413 with the limit, without bei
   });
 
   // A client announcing 600 MB to /admin is answered at once; the emulator reads none of it.
-  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      `${emu.url}/admin`,
-      { method: 'POST', headers: { 'content-length': String(600 * 1024 * 1024) } },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.write('{"action":"database.getDocument"');
-  });
+  const answer = await rawPost('/admin', { 'content-length': String(600 * 1024 * 1024) }, (req) =>
+    req.write('{"action":"database.getDocument"'),
+  );
   expect(answer.status).toBe(413);
   expect(JSON.parse(answer.body)).toMatchObject({
     error: { code: 'EXCEED_MAX_PAYLOAD_SIZE', limitBytes: 100 * 1024 * 1024 },
   });
 
   // A chunked body declares no length: it is counted as it arrives, and refused past the limit.
-  const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      `${emu.url}/emulator/v1/functions/loud/invoke`,
-      // A fresh socket each: the server closes one whose body it refused unread.
-      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
+  const chunked = await rawPost('/emulator/v1/functions/loud/invoke', JSON_TYPE, (req) => {
     req.write('{"data":{"blob":"');
     for (let i = 0; i < 7; i++) req.write('c'.repeat(1024 * 1024));
     req.end('"}}');
@@ -180,18 +185,7 @@ test('request bodies past the route limit answer 413 with the limit, without bei
 });
 
 test('a chunked body under the limit reaches the function whole', async () => {
-  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      `${emu.url}/emulator/v1/functions/loud/invoke`,
-      // A fresh socket each: the server closes one whose body it refused unread.
-      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
+  const answer = await rawPost('/emulator/v1/functions/loud/invoke', JSON_TYPE, (req) => {
     req.write('{"data":{"n":');
     req.end('41}}');
   });
