@@ -6,7 +6,8 @@
  * the caller's OPENID (Cloud.getWXContext). The refusal's code and wording are the emulator's.
  */
 import path from 'node:path';
-import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { RunningEmulator } from '../../emulator/src/emulator';
+import { startProjectEmulator } from '../support/emulator';
 import { runWithSdk } from '../support/sdk';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -17,11 +18,8 @@ type Answer = Record<string, unknown>;
 describe('the client door takes client actions only', () => {
   let emulator: RunningEmulator;
   beforeAll(async () => {
-    emulator = await startEmulator({
+    emulator = await startProjectEmulator({
       functionsDir: FIXTURES,
-      projectDir: ROOT,
-      port: 0,
-      inMemory: true,
     });
   });
   afterAll(() => emulator.stop());

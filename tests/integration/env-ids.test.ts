@@ -7,7 +7,8 @@
  * emulator's.
  */
 import path from 'node:path';
-import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { RunningEmulator } from '../../emulator/src/emulator';
+import { startProjectEmulator } from '../support/emulator';
 import { createWx } from '../../emulator/src';
 import { runWithSdk } from '../support/sdk';
 
@@ -17,11 +18,8 @@ const FIXTURES = path.join(ROOT, 'tests/fixtures/env-functions');
 describe('env ids', () => {
   let emulator: RunningEmulator;
   beforeAll(async () => {
-    emulator = await startEmulator({
+    emulator = await startProjectEmulator({
       functionsDir: FIXTURES,
-      projectDir: ROOT,
-      port: 0,
-      inMemory: true,
       envId: 'shop-prod-9f3a,shop-test-2b7c',
     });
     await fetch(`${emulator.url}/emulator/v1/collections/notes`, { method: 'PUT' });
@@ -127,11 +125,8 @@ describe('env ids', () => {
 
   test('a bad env id stops the start', async () => {
     await expect(
-      startEmulator({
+      startProjectEmulator({
         functionsDir: FIXTURES,
-        projectDir: ROOT,
-        port: 0,
-        inMemory: true,
         envId: 'a,,b',
       }),
     ).rejects.toThrow(/env id "" is not valid/);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { RunningEmulator } from '../../emulator/src/emulator';
+import { startProjectEmulator } from '../support/emulator';
 import type { EmulatorEvent } from '../../emulator/src/events';
 import type { InvokeOutcome } from '../../emulator/src/functions';
 
@@ -67,11 +68,8 @@ describe.each(['port', 'http'] as const)(
     let emulator: RunningEmulator;
 
     beforeAll(async () => {
-      emulator = await startEmulator({
+      emulator = await startProjectEmulator({
         functionsDir: FIXTURES,
-        projectDir: ROOT,
-        port: 0,
-        inMemory: true,
         maxInstancesPerFunction: 2,
         sdkTransport,
       });
@@ -332,11 +330,8 @@ describe('function runtime with --freeze-after-return, functions outside the pro
     for (const name of ['leaky', 'marker', 'whoami']) {
       fs.cpSync(path.join(FIXTURES, name), path.join(dir, name), { recursive: true });
     }
-    emulator = await startEmulator({
+    emulator = await startProjectEmulator({
       functionsDir: dir,
-      projectDir: ROOT,
-      port: 0,
-      inMemory: true,
       freezeAfterReturn: true,
     });
   });

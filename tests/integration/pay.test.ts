@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { RunningEmulator } from '../../emulator/src/emulator';
+import { startProjectEmulator } from '../support/emulator';
 import type { OrderView } from '../../emulator/src/pay';
 import { runWithSdk } from '../support/sdk';
 
@@ -66,11 +67,8 @@ const notifications = async (outTradeNo: string): Promise<Answer[]> => {
 };
 
 beforeAll(async () => {
-  emulator = await startEmulator({
+  emulator = await startProjectEmulator({
     functionsDir: FIXTURES,
-    projectDir: ROOT,
-    port: 0,
-    inMemory: true,
   });
   await control('PUT', '/collections/PAYNOTIFY');
   await control('PUT', '/collections/USERPAYLOG');

@@ -11,7 +11,8 @@
  */
 import dgram from 'node:dgram';
 import path from 'node:path';
-import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import type { RunningEmulator } from '../../emulator/src/emulator';
+import { startProjectEmulator } from '../support/emulator';
 import type { InvokeOutcome } from '../../emulator/src/functions';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -31,11 +32,8 @@ interface Probe {
 describe('the platform around a function', () => {
   let emulator: RunningEmulator;
   beforeAll(async () => {
-    emulator = await startEmulator({
+    emulator = await startProjectEmulator({
       functionsDir: FIXTURES,
-      projectDir: ROOT,
-      port: 0,
-      inMemory: true,
       appid: 'wx1234567890abcdef',
     });
   });
