@@ -86,10 +86,6 @@ const SPECIAL: Record<string, string | null> = {
 class SourceResolver {
   private maps = new Map<string, SourceMap | null>();
 
-  resolve(frame: CallFrame): string {
-    return this.locate(frame).source;
-  }
-
   /** The original source file and 1-based line of a frame (the bundle's own when unmapped). */
   locate(frame: CallFrame): { source: string; line: number } {
     const file = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
@@ -121,7 +117,7 @@ class SourceResolver {
   }
 }
 
-export interface ThreadSummary {
+interface ThreadSummary {
   thread: string;
   /** Sampled CPU (ms) inside the window, by function (name and mapped source:line). */
   byFunction: Record<string, number>;
@@ -131,7 +127,7 @@ export interface ThreadSummary {
 }
 
 /** Self time per component of one profile, counting samples with timestamps in [from, to] (µs). */
-export function summariseProfile(
+function summariseProfile(
   profile: CpuProfile,
   from: number,
   to: number,
@@ -154,7 +150,7 @@ export function summariseProfile(
         const up = parent.get(id);
         result = up === undefined ? 'V8 builtins' : (classify(up) ?? 'V8 builtins');
       } else {
-        const src = resolver.resolve(node.callFrame);
+        const src = resolver.locate(node.callFrame).source;
         result = COMPONENTS.find(([, test]) => test(src))?.[0] ?? 'other';
       }
     }
@@ -164,15 +160,24 @@ export function summariseProfile(
 
   const byComponent: Record<string, number> = {};
   const byFunction: Record<string, number> = {};
+  // One label per profile node, not per sample: a source-map lookup for each of thousands of
+  // samples would repeat the same work.
+  const labels = new Map<number, string>();
   const label = (id: number): string => {
+    let text = labels.get(id);
+    if (text !== undefined) return text;
     const f = byId.get(id)?.callFrame;
-    if (!f) return '?';
-    if (!f.url) return f.functionName;
-    const { source, line } = resolver.locate(f);
-    const short = source
-      .replace(/^.*\/node_modules\//, '')
-      .replace(/^.*\/(emulator\/src|cloudfunctions)\//, '$1/');
-    return `${f.functionName || '(anonymous)'} ${short}:${line}`;
+    if (!f) text = '?';
+    else if (!f.url) text = f.functionName;
+    else {
+      const { source, line } = resolver.locate(f);
+      const short = source
+        .replace(/^.*\/node_modules\//, '')
+        .replace(/^.*\/(emulator\/src|cloudfunctions)\//, '$1/');
+      text = `${f.functionName || '(anonymous)'} ${short}:${line}`;
+    }
+    labels.set(id, text);
+    return text;
   };
   const { samples, timeDeltas } = profile;
   const interval = medianOf(timeDeltas.slice(1)) / 1000;
