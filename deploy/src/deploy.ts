@@ -236,36 +236,24 @@ export async function runDeploy(options: DeployOptions): Promise<number> {
 
   const s = settings as DeploySettings;
   log(`Deploying to env ${s.envId} of ${s.appid} with the upload key ${s.privateKeyPath}`);
+  // What both WeChat server API steps need (the AppSecret was required above for either).
+  const api = {
+    appid: s.appid,
+    appSecret: s.appSecret as string,
+    envId: s.envId,
+    fetch: options.fetch,
+    log,
+    timeoutMs: options.timeouts.callMs,
+  };
   try {
     if (options.database) {
       log('Creating collections and indexes (WeChat server API):');
-      await applyDatabase(
-        {
-          appid: s.appid,
-          appSecret: s.appSecret as string,
-          envId: s.envId,
-          fetch: options.fetch,
-          log,
-          timeoutMs: options.timeouts.callMs,
-        },
-        collections,
-      );
+      await applyDatabase(api, collections);
     }
     if (content) {
       if (!options.uploadForm) throw new DeployError('--content needs an uploadForm');
       log('Uploading content (WeChat server API):');
-      await applyContent(
-        {
-          appid: s.appid,
-          appSecret: s.appSecret as string,
-          envId: s.envId,
-          fetch: options.fetch,
-          log,
-          timeoutMs: options.timeouts.callMs,
-          uploadForm: options.uploadForm,
-        },
-        content,
-      );
+      await applyContent({ ...api, uploadForm: options.uploadForm }, content);
     }
     if (options.rules && tencent) {
       log('Setting security rules (Tencent Cloud API ModifySafeRule):');
