@@ -1,5 +1,12 @@
 import type { RunningEmulator } from '../../emulator/src';
-import { control, documents, invoke, startProjectEmulator } from '../support/emulator';
+import {
+  control,
+  documents,
+  invoke,
+  placeOrder,
+  startProjectEmulator,
+  type PlacedOrder,
+} from '../support/emulator';
 
 /**
  * The server side of the closed loop with this project's real functions, the real wx-server-sdk
@@ -29,16 +36,7 @@ beforeAll(async () => {
 afterAll(() => emu.stop());
 beforeEach(() => emu.reset());
 
-async function order(user: string): Promise<{ docid: string; tradeno: string }> {
-  const reply = await invoke<{ docid?: string; tradeno?: string }>(
-    emu,
-    'userpay',
-    { itemId: 'demo-unlock' },
-    { openid: user },
-  );
-  if (!reply.docid || !reply.tradeno) throw new Error(`userpay: ${JSON.stringify(reply)}`);
-  return { docid: reply.docid, tradeno: reply.tradeno };
-}
+const order = (user: string): Promise<PlacedOrder> => placeOrder(emu, user);
 
 async function confirm(tradeno: string): Promise<SandboxOrder> {
   return (await control<{ order: SandboxOrder }>(emu, 'POST', `/pay/orders/${tradeno}/confirm`))

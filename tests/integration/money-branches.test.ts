@@ -1,6 +1,13 @@
 import type { RunningEmulator } from '../../emulator/src';
 import { openKeyFor } from '../../server/records';
-import { control, documents, invoke, startProjectEmulator } from '../support/emulator';
+import {
+  control,
+  documents,
+  invoke,
+  placeOrder,
+  startProjectEmulator,
+  type PlacedOrder,
+} from '../support/emulator';
 import { runWithSdk } from '../support/sdk';
 
 /**
@@ -29,16 +36,7 @@ beforeAll(async () => {
 afterAll(() => emu.stop());
 beforeEach(() => emu.reset());
 
-async function order(user: string): Promise<{ docid: string; tradeno: string }> {
-  const reply = await invoke<{ docid?: string; tradeno?: string }>(
-    emu,
-    'userpay',
-    { itemId: 'demo-unlock' },
-    { openid: user },
-  );
-  if (!reply.docid || !reply.tradeno) throw new Error(`userpay: ${JSON.stringify(reply)}`);
-  return { docid: reply.docid, tradeno: reply.tradeno };
-}
+const order = (user: string): Promise<PlacedOrder> => placeOrder(emu, user);
 
 const faults = (pay: Record<string, unknown>) => control(emu, 'POST', '/faults', { pay });
 

@@ -57,3 +57,20 @@ export async function documents<T = Record<string, unknown>>(
     await control<{ documents: T[] }>(emulator, 'GET', `/collections/${collection}/documents`)
   ).documents;
 }
+
+export interface PlacedOrder {
+  docid: string;
+  tradeno: string;
+}
+
+/** `user` taps "pay to unlock" on the demo item: userpay's order, which must have been placed. */
+export async function placeOrder(emulator: { url: string }, user: string): Promise<PlacedOrder> {
+  const reply = await invoke<{ docid?: string; tradeno?: string }>(
+    emulator,
+    'userpay',
+    { itemId: 'demo-unlock' },
+    { openid: user },
+  );
+  if (!reply.docid || !reply.tradeno) throw new Error(`userpay: ${JSON.stringify(reply)}`);
+  return { docid: reply.docid, tradeno: reply.tradeno };
+}
