@@ -19,6 +19,12 @@ export interface EmulatorConfig {
   mchId: string;
   /** Instances per function at most (the cloud scales further; locally a few suffice). */
   maxInstancesPerFunction: number;
+  /**
+   * An idle function instance is reclaimed (terminated, its memory returned) after this many ms
+   * of emulated time without a call; 0 never. The cloud documents no figure (the retention is
+   * "adjusted dynamically by the platform"): the default is the emulator's choice.
+   */
+  instanceIdleMs: number;
   /** Default function timeout in ms when config.json sets none (the cloud's default is 3 s). */
   defaultFunctionTimeoutMs: number;
   /**

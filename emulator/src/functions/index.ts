@@ -69,6 +69,8 @@ export class FunctionsService implements EmulatorService {
       maxPerFunction: ctx.config.maxInstancesPerFunction,
       newId: (name) => this.newId(name),
       create: (name, id) => this.createInstance(name, id),
+      idleMs: ctx.config.instanceIdleMs,
+      clock: ctx.clock,
     });
     this.timers = new TimerTriggers(ctx, {
       list: () => this.list(),
@@ -443,6 +445,7 @@ export class FunctionsService implements EmulatorService {
     this.records.clear();
     this.faults.clear();
     this.timers.schedule();
+    this.instances.rearm();
   }
 
   async stop(): Promise<void> {
