@@ -95,6 +95,8 @@ export interface EmulatorService {
   attachServer?(server: import('node:http').Server): void;
   /** Empties data, faults and pending work; keeps declared collections and configuration. */
   reset(): Promise<void>;
+  /** How many records (documents, orders) it holds now: what a reset would let go of. */
+  storedRecords?(): number;
   /** Empties one env's data (`POST /emulator/v1/reset?env=`), for services that keep data per env. */
   resetEnv?(env: string): void;
   stop(): Promise<void>;

@@ -14,6 +14,7 @@ import { answerOverPort, type PortAnswerer } from './sdk-port-answers';
 import { TimerTriggers } from './timer-triggers';
 import { functionControlRoutes } from './control-routes';
 import { BODY_LIMITS } from '../body-limits';
+import type { HeapFigures } from '../memory';
 import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 import {
   LOCAL_OPENID,
@@ -26,6 +27,12 @@ import {
 } from './types';
 
 export * from './types';
+
+/** One instance's heap, in MB (GET /emulator/v1/memory). */
+export interface InstanceHeap extends HeapFigures {
+  name: string;
+  instanceId: string;
+}
 
 /**
  * Error codes. A mini-program's `wx.cloud.callFunction` reports every platform failure as
@@ -123,6 +130,19 @@ export class FunctionsService implements EmulatorService {
     return [...this.records.values()].filter(
       (r) => (!filter.name || r.name === filter.name) && (!filter.env || r.envId === filter.env),
     );
+  }
+
+  /**
+   * Each live instance's heap (its worker's isolate), after a full garbage collection when
+   * `collect`; an instance that is dead or does not answer in time is left out.
+   */
+  async instanceHeaps(collect: boolean): Promise<InstanceHeap[]> {
+    const live = this.instances.live();
+    const heaps = await Promise.all(live.map(({ instance }) => instance.heap(collect)));
+    return live.flatMap(({ name, instance }, i) => {
+      const heap = heaps[i];
+      return heap ? [{ name, instanceId: instance.id, ...heap }] : [];
+    });
   }
 
   invocation(invocationId: string): InvocationRecord | undefined {

@@ -59,6 +59,13 @@ export class InstancePool {
     return [...(this.pools.get(name)?.all ?? [])];
   }
 
+  /** Every live instance of every function. */
+  live(): { name: string; instance: Instance }[] {
+    return [...this.pools].flatMap(([name, pool]) =>
+      [...pool.all].filter((i) => i.state !== 'dead').map((instance) => ({ name, instance })),
+    );
+  }
+
   /** An instance by id, also one that has died (its late requests are dropped by the caller). */
   get(id: string): Instance | undefined {
     return this.byId.get(id);
