@@ -369,7 +369,8 @@ export class PortRequest extends EventEmitter {
     this.sent = true;
     const headers: Record<string, string> = {};
     for (const [key, { value }] of this.headerValues) headers[key] = headerText(value);
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const body =
+      this.chunks.length === 1 && this.chunks[0] ? this.chunks[0] : Buffer.concat(this.chunks);
     this.id = awaitAnswer(this);
     this.touch();
     this.send({
