@@ -15,6 +15,7 @@ import { TimerTriggers } from './timer-triggers';
 import { functionControlRoutes } from './control-routes';
 import { BODY_LIMITS } from '../body-limits';
 import type { HeapFigures } from '../memory';
+import { DEFAULT_EVENT_CHARS } from '../events';
 import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 import {
   LOCAL_OPENID,
@@ -229,20 +230,27 @@ export class FunctionsService implements EmulatorService {
     const outcome = await this.execute(record, request, fail);
     record.returned = true;
     record.durationMs = Date.now() - started;
-    this.ctx.events.emit('function.invocation', {
-      name,
-      invocationId: record.invocationId,
-      source,
-      openid,
-      event: record.event,
-      outcome: record.outcome,
-      ...('result' in outcome ? { result: outcome.result } : { error: record.error }),
-      durationMs: record.durationMs,
-      coldStart: record.coldStart,
-      instanceId: record.instanceId,
-      logs: [...record.logs],
-      warnings: [...record.warnings],
-    });
+    // The event carries what the history keeps (event and result trimmed past 256 KB, logs
+    // bounded), and is accounted to the event log at the history's size for it: a function
+    // answering megabytes cannot grow the log without end. The caller has the whole result.
+    this.ctx.events.emit(
+      'function.invocation',
+      {
+        name,
+        invocationId: record.invocationId,
+        source,
+        openid,
+        event: record.event,
+        outcome: record.outcome,
+        ...('result' in outcome ? { result: record.result } : { error: record.error }),
+        durationMs: record.durationMs,
+        coldStart: record.coldStart,
+        instanceId: record.instanceId,
+        logs: [...record.logs],
+        warnings: [...record.warnings],
+      },
+      DEFAULT_EVENT_CHARS + (this.records.sizeOfRecord(record.invocationId) ?? 0),
+    );
     return outcome;
   }
 
@@ -550,13 +558,17 @@ export class FunctionsService implements EmulatorService {
         this.records.grow(record.invocationId, kept.length);
       }
     }
-    this.ctx.events.emit('function.log', {
-      name: record?.name,
-      invocationId,
-      level,
-      message: line,
-      afterReturn: record?.returned ?? false,
-    });
+    this.ctx.events.emit(
+      'function.log',
+      {
+        name: record?.name,
+        invocationId,
+        level,
+        message: line,
+        afterReturn: record?.returned ?? false,
+      },
+      DEFAULT_EVENT_CHARS + line.length,
+    );
   }
 
   private flagPending(record: InvocationRecord, pending: number): void {
