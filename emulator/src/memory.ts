@@ -27,7 +27,11 @@ export function collectGarbage(): void {
       v8.setFlagsFromString('--no-expose-gc');
     }
   }
-  gc();
+  // Three passes: a collection frees the objects, but their pages are swept concurrently and
+  // handed back at the next one. Measured after 2,500-4,000 orders: one pass left 141 MB of heap
+  // committed (20 MB used) and the RSS at 320 MB; two left 55 MB committed (RSS 219 MB); two more
+  // 25 MB (RSS 190 MB). Each pass over the ~20 MB left after a reset takes a few ms.
+  for (let pass = 0; pass < 3; pass++) gc();
 }
 
 /** One heap's figures in MB. */
