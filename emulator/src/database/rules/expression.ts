@@ -72,9 +72,9 @@ function tokenize(source: string): Token[] {
       while (j < source.length && /[A-Za-z0-9_$]/.test(source[j])) j++;
       tokens.push({ kind: 'ident', text: source.slice(i, j), column });
       i = j;
-      // Mutation testing: `?? ''` → `?? "Stryker was here!"` survives as an equivalent mutant: at the
-      // end of the rule neither string starts with a digit.
     } else if (/[0-9]/.test(ch) || (ch === '-' && /[0-9]/.test(source[i + 1] ?? ''))) {
+      // Mutation testing: `?? ''` above → `?? "Stryker was here!"` survives as an equivalent
+      // mutant: at the end of the rule neither string starts with a digit.
       const match = /^-?\d+(\.\d+)?/.exec(source.slice(i));
       const text = match ? match[0] : ch;
       tokens.push({ kind: 'number', text, value: Number(text), column });
