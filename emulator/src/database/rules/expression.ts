@@ -68,6 +68,8 @@ function tokenize(source: string): Token[] {
     if (/\s/.test(ch)) {
       i++;
     } else if (/[A-Za-z_$]/.test(ch)) {
+      // Mutation testing: `j < source.length` → `<=` survives as an equivalent mutant: past the end
+      // the test reads "undefined", j moves one past the end, and slice() stops at the end anyway.
       let j = i + 1;
       while (j < source.length && /[A-Za-z0-9_$]/.test(source[j])) j++;
       tokens.push({ kind: 'ident', text: source.slice(i, j), column });
@@ -75,6 +77,8 @@ function tokenize(source: string): Token[] {
     } else if (/[0-9]/.test(ch) || (ch === '-' && /[0-9]/.test(source[i + 1] ?? ''))) {
       // Mutation testing: `?? ''` above → `?? "Stryker was here!"` survives as an equivalent
       // mutant: at the end of the rule neither string starts with a digit.
+      // Mutation testing: dropping `^` survives as an equivalent mutant: the slice starts with the
+      // number this branch saw.
       const match = /^-?\d+(\.\d+)?/.exec(source.slice(i));
       const text = match ? match[0] : ch;
       tokens.push({ kind: 'number', text, value: Number(text), column });

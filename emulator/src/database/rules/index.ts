@@ -511,10 +511,10 @@ function candidatesFor(pins: Map<string, unknown[]>, path: string): unknown[] | 
   // `{a: {b: 1}}` (exact sub-document) pins doc.a.b too.
   const parts = path.split('.');
   // Mutation testing: `parts.length - 1` → `+ 1` survives as an equivalent mutant (the first
-  // two rounds look up the whole path, already known not pinned). `every` → `some` and the
-  // element test's weakened forms survive where a pinned list mixes documents with non-documents
-  // (`{owner: {$in: [{openid: x}, 'y']}}`): such a list is judged unpinned (refused), an emulator
-  // choice, the cloud's reading of a path through a non-document being undocumented.
+  // two rounds look up the whole path, already known not pinned). `every` → `some` survives where
+  // a pinned list mixes documents with non-documents (`{owner: {$in: [{openid: x}, 'y']}}`): such
+  // a list is judged unpinned (refused), an emulator choice, the cloud's reading of a path through
+  // a non-document being undocumented.
   for (let i = parts.length - 1; i > 0; i--) {
     const prefix = pins.get(parts.slice(0, i).join('.'));
     if (prefix && prefix.every((v) => v && typeof v === 'object' && !isOperatorObject(v))) {
