@@ -13,7 +13,7 @@ export default {
   // yet run. The token check's survivors are justified beside the code; the others are not yet.
   mutate: [
     // auth.wsWebSign's token and the upgrade that checks it (RealtimeService.sign and attach).
-    'emulator/src/database/realtime/index.ts:87-117',
+    'emulator/src/database/realtime/index.ts:87-133',
     'emulator/src/database/rules/index.ts',
     'emulator/src/database/rules/expression.ts',
     'emulator/src/pay/callbacks.ts',

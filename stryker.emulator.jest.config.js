@@ -13,6 +13,7 @@ module.exports = {
   transform,
   testMatch: [
     '<rootDir>/emulator/src/pay/callbacks.test.ts',
+    '<rootDir>/emulator/src/pay/callback-dispatcher.test.ts',
     '<rootDir>/emulator/src/database/rules/engine.test.ts',
     '<rootDir>/tests/integration/realtime.test.ts',
   ],

@@ -458,8 +458,9 @@ export class CallbackDispatcher {
           deadline: this.deps.clock.schedule(
             this.deps.clock.now() + fault.delayMs,
             `pay callback ${n.outTradeNo} (reordered, deadline)`,
+            // Runs only while still parked: flushParked cancels the deadline of every attempt it
+            // takes before delivering any of them.
             () => {
-              if (!this.parked.includes(parked)) return;
               this.parked = this.parked.filter((p) => p !== parked);
               return this.track(this.deliverNow(n, trigger, 'reorder', parked.deadline.at));
             },
@@ -525,10 +526,11 @@ export class CallbackDispatcher {
   /** Reordered attempts go out right after the next delivery of another notification. */
   private async flushParked(after: Notification): Promise<void> {
     const ready = this.parked.filter((p) => p.notification !== after);
-    if (!ready.length) return;
     this.parked = this.parked.filter((p) => p.notification === after);
+    // Every deadline first: one that fell due while an earlier flushed attempt was being
+    // delivered would otherwise deliver its attempt a second time.
+    for (const p of ready) p.deadline.cancel();
     for (const p of ready) {
-      p.deadline.cancel();
       await this.deliverNow(p.notification, p.trigger, 'reorder', this.deps.clock.now());
     }
   }
