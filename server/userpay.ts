@@ -161,6 +161,13 @@ export async function createOrder(
     }
     throw new AppError(ErrorCodes.ORDER_NOT_PAYABLE, '下单冲突，请重试 (concurrent orders)');
   } catch (err) {
+    // WeChat Pay refused a call made for this tap (queryOrder on a second tap, closeOrder on a
+    // stale order): nothing was charged and the user can try again; WeChat's words say why.
+    if (err instanceof CloudPayError) {
+      return toErrorReply(
+        new AppError(ErrorCodes.PAY_GATEWAY, `支付服务暂时不可用，请稍后重试 (${err.message})`),
+      );
+    }
     return toErrorReply(err);
   }
 }

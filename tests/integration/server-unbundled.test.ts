@@ -141,3 +141,148 @@ it('CloudLedger: anomalies are idempotent; expired pending orders are listed old
   expect(await ledger.getOrder('CP20000101000000NOSUCHORDER01')).toBeUndefined();
   expect(await ledger.getUnlock('o_alice', 'demo-unlock')).toBeUndefined();
 });
+
+describe('CloudLedger against the real SDK: the branches a race or a late write takes', () => {
+  // Unique indexes: database/USERPAYLOG.json (`open_order_unique` on openKey). A violation is
+  // DATABASE_REQUEST_FAILED with MongoDB's `E11000 duplicate key error` message
+  // (emulator/docs/database.md, errors table; MongoDB manual, "Unique Indexes").
+  const ledger = async () => {
+    const { CloudLedger } = await import('../../server/cloud-ledger');
+    const cloud = (await import('wx-server-sdk')).default;
+    return new CloudLedger(cloud.database());
+  };
+  type Order = import('../../server/records').OrderRecord;
+
+  async function pendingOrder(): Promise<Order> {
+    as('o_alice');
+    const placed = (await runtime.functionMain(payments.createOrder)({
+      itemId: 'demo-unlock',
+    })) as { tradeno: string };
+    return (await stored(placed.tradeno)) as unknown as Order;
+  }
+
+  it('insertOrder: a second open order for the same user and item loses the race to the index', async () => {
+    const first = await pendingOrder();
+    const rival = 'CP20000101000000RIVALORDER01';
+    expect(await (await ledger()).insertOrder({ ...first, _id: rival, tradeno: rival })).toBe(
+      'open-order-exists',
+    );
+    expect((await documents<Order>(emu, 'USERPAYLOG')).map((o) => o._id)).toEqual([first._id]);
+  });
+
+  it('insertOrder: a duplicate that is not an open-order race is thrown, not swallowed', async () => {
+    const first = await pendingOrder();
+    // The same _id for another item: no open order of that user and item explains it, so the
+    // caller must see it.
+    await expect(
+      (await ledger()).insertOrder({
+        ...first,
+        itemId: 'demo-guide',
+        openKey: 'o_alice|demo-guide',
+      }),
+    ).rejects.toMatchObject({ errCode: -502001, errMsg: expect.stringContaining('E11000') });
+    expect(await documents(emu, 'USERPAYLOG')).toHaveLength(1);
+  });
+
+  it('savePrepay refuses an order that stopped being pending (its payment is never handed out)', async () => {
+    const first = await pendingOrder();
+    const closed = `CP20000101000000CLOSEDORDR01`;
+    await (
+      await ledger()
+    ).insertOrder({
+      ...first,
+      _id: closed,
+      tradeno: closed,
+      openKey: closed,
+      status: 'closed',
+    });
+    await expect(
+      (await ledger()).savePrepay(closed, { returnCode: 'SUCCESS', prepayId: 'wx1' }, 1),
+    ).rejects.toThrow(`order ${closed} is no longer pending`);
+    expect(await stored(closed)).toMatchObject({ status: 'closed', uniOrder: first.uniOrder });
+  });
+
+  it('apply: an anomaly in the plan is written in the same transaction; a missing order changes nothing', async () => {
+    const first = await pendingOrder();
+    const l = await ledger();
+    const anomaly = {
+      _id: `${first._id}__amount`,
+      tradeno: first._id,
+      kind: 'amount',
+      detail: 'paid 1 fen',
+      evidence: { totalFee: 1 },
+      at: 5,
+      resolved: false,
+    };
+    expect(await l.apply(first._id, (order) => ({ result: order?.status, anomaly }))).toBe(
+      'pending',
+    );
+    expect(await documents(emu, 'PAYANOMALY')).toEqual([
+      { ...anomaly, _id: `${first._id}__amount` },
+    ]);
+    // No order: decide sees undefined, and an order change in the plan has nothing to update.
+    const missing = 'CP20000101000000NOSUCHORDER02';
+    expect(
+      await l.apply(missing, (order) => ({
+        result: order === undefined,
+        order: { status: 'paid' as const },
+      })),
+    ).toBe(true);
+    expect(await documents(emu, 'USERPAYLOG')).toHaveLength(1);
+  });
+});
+
+describe('the content functions unbundled (contentMain, CloudContentStore)', () => {
+  // Seed: content/database/PAIDCONTENT.json and content/storage/ (reset writes them again,
+  // emulator/docs/envs.md). getTempFileURL answers each file with status 0 and a tempFileURL
+  // (Cloud.getTempFileURL docs); getcontent's reply shapes are this project's (server/content.ts).
+  it('locked for a non-payer, the full content with fetchable URLs once paid', async () => {
+    const getcontent = runtime.contentMain((await import('../../server/content')).getContent);
+    as('o_alice');
+    const locked = (await getcontent({ itemId: 'demo-guide' })) as unknown as Record<
+      string,
+      unknown
+    >;
+    expect(locked).toMatchObject({ itemId: 'demo-guide', locked: true });
+    expect(locked).not.toHaveProperty('body');
+
+    const placed = (await runtime.functionMain(payments.createOrder)({
+      itemId: 'demo-guide',
+    })) as { tradeno: string };
+    await control(emu, 'POST', `/pay/orders/${placed.tradeno}/confirm`);
+    const open = (await getcontent({ itemId: 'demo-guide' })) as {
+      locked: boolean;
+      files: { name: string; url: string }[];
+    };
+    expect(open.locked).toBe(false);
+    expect(open.files.length).toBeGreaterThan(0);
+    for (const file of open.files) {
+      expect((await fetch(file.url)).status).toBe(200);
+    }
+    as('o_bob');
+    expect(await getcontent({ itemId: 'demo-guide' })).toMatchObject({ locked: true });
+  });
+
+  it('a configuration error becomes the CONFIG reply for payment and content functions alike', async () => {
+    // Fresh module instances (their deps are built once per instance), with a merchant id that is
+    // not the 8-12 digit 商户号 (server/config.ts).
+    process.env.CLOUDPAY_SUB_MCH_ID = 'not-a-merchant';
+    try {
+      await jest.isolateModulesAsync(async () => {
+        const fresh = (await import('../../server/runtime')) as Runtime;
+        const content = await import('../../server/content');
+        as('o_alice');
+        const config = { errcode: 50001, errmsg: expect.stringContaining('not-a-merchant') };
+        expect(await fresh.contentMain(content.getContent)({ itemId: 'demo-guide' })).toEqual(
+          config,
+        );
+        expect(await fresh.functionMain(payments.createOrder)({ itemId: 'demo-unlock' })).toEqual(
+          config,
+        );
+      });
+    } finally {
+      delete process.env.CLOUDPAY_SUB_MCH_ID;
+    }
+    expect(await documents(emu, 'USERPAYLOG')).toEqual([]);
+  });
+});

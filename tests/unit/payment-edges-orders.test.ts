@@ -153,7 +153,7 @@ describe('userpay: a second tap', () => {
 
   it("closeOrder refused for a stale order: the user is told WeChat Pay's call failed", async () => {
     const t = setup();
-    await openOrder(t);
+    const first = await openOrder(t);
     t.advance(t.deps.config.orderLifetimeMs);
     jest.spyOn(t.pay, 'closeOrder').mockResolvedValueOnce({
       errCode: 0,
@@ -162,11 +162,26 @@ describe('userpay: a second tap', () => {
       resultCode: 'FAIL',
       errCodeDes: '系统错误',
     });
+    // errcode and wording are this project's (server/errors.ts); '系统错误' is WeChat's errCodeDes.
     expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
-      errcode: ErrorCodes.INTERNAL,
-      errmsg: '服务器繁忙，请稍后重试 (internal error)',
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: '支付服务暂时不可用，请稍后重试 (cloudPay.closeOrder failed: 系统错误)',
     });
     expect(t.pay.count('unifiedOrder')).toBe(1);
+    expect(recorded(t, first.tradeno).status).toBe('pending');
+  });
+
+  it('queryOrder refused on a second tap: the same gateway error, no second order, no charge', async () => {
+    const t = setup();
+    const first = await openOrder(t);
+    queryOrderFails(t, '系统超时');
+    expect(await createOrder(t.deps, ALICE, { itemId: 'demo-unlock' })).toEqual({
+      errcode: ErrorCodes.PAY_GATEWAY,
+      errmsg: '支付服务暂时不可用，请稍后重试 (cloudPay.queryOrder failed: 系统超时)',
+    });
+    expect(t.pay.count('unifiedOrder')).toBe(1);
+    expect([...t.ledger.orders.keys()]).toEqual([first.tradeno]);
+    expect(recorded(t, first.tradeno).status).toBe('pending');
   });
 });
 

@@ -1,21 +1,68 @@
 /**
  * The in-process transport for SDK requests (worker side). A function's SDK still builds its
  * request and calls `http.request` exactly as on the cloud; when the request is for this
- * emulator's own instance path (`/admin/instances/<id>`), only the socket is replaced: Node's
- * HTTP client writes the request into a `PortSocket`, which hands its head and body to the main
- * thread over the worker's message port, and reads back the answer as HTTP bytes, which Node's
- * client parses as it would off TCP. Headers, body, status, timeouts (`req.setTimeout`), aborts
+ * emulator's own instance path (`/admin/instances/<id>`), it goes over the worker's message port.
+ * The SDK's usual call becomes a PortRequest (sdk-port-request.ts). For any other call only the
+ * socket is replaced: Node's HTTP client writes the request into a `PortSocket`, which hands its
+ * head and body to the main thread over the worker's message port, and reads back the answer as
+ * HTTP bytes, which Node's client parses as it would off TCP. Headers, body, status, timeouts (`req.setTimeout`), aborts
  * and `close` events are Node's own; no TCP connection, no HTTP server parse on the main thread.
  * Anything else (other hosts, other paths) stays real HTTP. `--sdk-transport http` turns it off.
  */
 import http from 'node:http';
 import { Duplex } from 'node:stream';
-import type { SdkRequestMessage, SdkResponseMessage } from './protocol';
+import type { SdkResponseMessage } from './protocol';
+import { awaitAnswer, forgetAnswer, PortRequest, type Send } from './sdk-port-request';
 
-type Send = (message: SdkRequestMessage) => void;
+export { deliverSdkResponse } from './sdk-port-request';
 
-let nextId = 0;
-const waiting = new Map<number, PortSocket>();
+/**
+ * The `http.request` of a function's worker: requests to `origin`'s instance path go over the
+ * port, the rest to Node's own client. `@cloudbase/node-sdk` 3's shape, `(url string, options,
+ * callback)` with the URL the emulator injected, gets a PortRequest (sdk-port-request.ts: no
+ * HTTP bytes at all); any other request to the instance path gets Node's client over a
+ * PortSocket.
+ */
+export function portAwareRequest(
+  original: typeof http.request,
+  origin: URL,
+  send: Send,
+): (...args: unknown[]) => http.ClientRequest {
+  const prefix = `http://${origin.host}/admin/instances/`;
+  return function request(this: unknown, ...args: unknown[]): http.ClientRequest {
+    const [first, second, third] = args;
+    if (
+      typeof first === 'string' &&
+      first.startsWith(prefix) &&
+      second !== null &&
+      typeof second === 'object' &&
+      (third === undefined || typeof third === 'function') &&
+      args.length <= 3
+    ) {
+      const options = second as http.RequestOptions;
+      // Options naming their own target or transport are left to Node's client.
+      if (
+        options.host === undefined &&
+        options.hostname === undefined &&
+        options.port === undefined &&
+        options.socketPath === undefined &&
+        options.createConnection === undefined &&
+        options.signal === undefined
+      ) {
+        return new PortRequest(
+          new URL(first),
+          options,
+          third as ((res: http.IncomingMessage) => void) | undefined,
+          send,
+        ) as unknown as http.ClientRequest;
+      }
+    }
+    return (original as (...a: unknown[]) => http.ClientRequest).apply(
+      this,
+      routeOverPort(args, origin, send),
+    );
+  };
+}
 
 /**
  * Returns `http.request`'s arguments, rerouted over the port when they address `origin`'s
@@ -56,13 +103,6 @@ export function routeOverPort(args: unknown[], origin: URL, send: Send): unknown
   if (optionsAt >= 0) out[optionsAt] = rerouted;
   else out.splice(1, 0, rerouted);
   return out;
-}
-
-/** The main thread's answer to one request: its socket reads it as an HTTP response. */
-export function deliverSdkResponse(message: SdkResponseMessage): void {
-  const socket = waiting.get(message.id);
-  waiting.delete(message.id);
-  socket?.answer(message);
 }
 
 /** A socket whose other end is the emulator's action handler on the main thread. */
@@ -173,9 +213,8 @@ class PortSocket extends Duplex {
     }
     if (!body) return;
     this.sent = true;
-    const id = ++nextId;
-    waiting.set(id, this);
-    this.once('close', () => waiting.delete(id));
+    const id = awaitAnswer(this);
+    this.once('close', () => forgetAnswer(id));
     this.send({
       type: 'sdkRequest',
       id,

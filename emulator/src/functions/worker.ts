@@ -22,7 +22,7 @@ import { callMain, runtimeContext, type Main } from './call-main';
 import { sealNetwork } from './network-seal';
 import { guardProcessKill } from './process-guard';
 import { usePlainEnv } from './plain-env';
-import { deliverSdkResponse, routeOverPort } from './sdk-transport';
+import { deliverSdkResponse, portAwareRequest } from './sdk-transport';
 import { enterFunctionFolder } from './working-directory';
 import {
   AFTER_RETURN_HEADER,
@@ -92,13 +92,14 @@ sealNetwork(
 
 // --- SDK request tagging, and the in-process transport to the emulator (sdk-transport.ts) -----
 const originalRequest = http.request;
-const portOrigin = init.portTransportOrigin ? new URL(init.portTransportOrigin) : undefined;
+const send = init.portTransportOrigin
+  ? portAwareRequest(originalRequest, new URL(init.portTransportOrigin), post)
+  : (originalRequest as (...a: unknown[]) => http.ClientRequest);
 (http as { request: typeof http.request }).request = function request(
   this: unknown,
   ...args: unknown[]
 ): http.ClientRequest {
-  const routed = portOrigin ? routeOverPort(args, portOrigin, post) : args;
-  const req = (originalRequest as (...a: unknown[]) => http.ClientRequest).apply(this, routed);
+  const req = send.apply(this, args);
   const owner = current;
   if (owner && req.path.startsWith('/admin/instances/')) {
     req.setHeader(INVOCATION_HEADER, owner.id);
