@@ -1,9 +1,8 @@
 // The tests StrykerJS runs against mutants of the emulator's money and security code
 // (stryker.emulator.config.mjs): they run the emulator from its TypeScript sources in jest's own
 // process, so a mutant in emulator/src reaches them (the bundle in emulator/dist never would).
-// realtime.test.ts starts an emulator (seconds per mutant); tests/integration/rules.test.ts, which
-// drives the rules through the real SDK, is left out for time (engine.test.ts decides the same
-// access in process, in milliseconds).
+// realtime.test.ts starts an emulator (seconds per mutant). The security rules' mutants run against
+// their own in-process tests (stryker.rules.jest.config.js).
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 /** @type {import('jest').Config} */
@@ -14,7 +13,6 @@ module.exports = {
   testMatch: [
     '<rootDir>/emulator/src/pay/callbacks.test.ts',
     '<rootDir>/emulator/src/pay/callback-dispatcher.test.ts',
-    '<rootDir>/emulator/src/database/rules/engine.test.ts',
     '<rootDir>/tests/integration/realtime.test.ts',
   ],
 };

@@ -50,8 +50,8 @@ interface Token {
 
 const ALLOWED_OPS = new Set(['==', '!=', '&&', '||']);
 const OP_CHARS = /[=!<>&|+\-*/%?:^~]/;
-/** Rules are short; a bound keeps a hostile file from costing anything. */
-const MAX_LENGTH = 4096;
+/** The platform's limit: 每个表达式(组)最大长度限制为1024字符 (docs.cloudbase.net/rule/introduce). */
+const MAX_LENGTH = 1024;
 const MAX_DEPTH = 64;
 
 function tokenize(source: string): Token[] {
@@ -144,6 +144,8 @@ export function parseRule(source: string): Expr {
     return undefined;
   };
 
+  // The platform's arrays hold numbers or strings only (数组成员限制为数字或字符串类型,
+  // docs.cloudbase.net/rule/introduce): `in [true]` or `in [null]` is refused, as it would be there.
   const parseList = (): Literal[] => {
     expect('[', '[');
     const items: Literal[] = [];
@@ -154,8 +156,12 @@ export function parseRule(source: string): Expr {
     for (;;) {
       const token = next();
       const value = literalOf(token);
-      if (value === undefined) {
-        throw new RuleSyntaxError(token.text, token.column, 'array items must be literals');
+      if (typeof value !== 'number' && typeof value !== 'string') {
+        throw new RuleSyntaxError(
+          token.text,
+          token.column,
+          'array items must be numbers or strings',
+        );
       }
       items.push(value);
       const sep = next();
