@@ -20,8 +20,32 @@ export interface SeparateEmulator {
   cpuMs(): number;
   /** Resident memory now (MB). */
   rssMb(): number;
+  /**
+   * Heaps now (MB), from GET /emulator/v1/memory: the main thread's used heap and the sum over
+   * function instances (worker threads, part of the RSS). Undefined for an emulator without the
+   * route (a baseline from before it).
+   */
+  heapMb(): Promise<HeapMb | undefined>;
   reset(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface HeapMb {
+  main: number;
+  instances: number;
+  instanceCount: number;
+}
+
+async function readHeaps(url: string): Promise<HeapMb | undefined> {
+  const res = await fetch(`${url}/emulator/v1/memory`);
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`GET /emulator/v1/memory answered ${res.status}`);
+  const body = (await res.json()) as { heapUsedMb: number; instances: { heapUsedMb: number }[] };
+  return {
+    main: body.heapUsedMb,
+    instances: body.instances.reduce((sum, i) => sum + i.heapUsedMb, 0),
+    instanceCount: body.instances.length,
+  };
 }
 
 export async function startSeparate(
@@ -77,6 +101,7 @@ export async function startSeparate(
     tree,
     cpuMs: () => processCpuMs(pid),
     rssMb: () => processRssMb(pid),
+    heapMb: () => readHeaps(url),
     reset: async () => {
       const res = await fetch(`${url}/emulator/v1/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`reset answered ${res.status}`);

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { startEmulator } from '../emulator/src';
 import { payOnce } from './flows';
 import { newUser } from './loop';
-import { loadAverage, startSeparate, type SeparateEmulator } from './separate';
+import { loadAverage, startSeparate, type HeapMb, type SeparateEmulator } from './separate';
 import { FIXTURE_PROJECT } from './startup';
 import { median, percentile } from './stats';
 
@@ -50,6 +50,8 @@ export interface GrowthResult {
   /** Per 1,000 orders (the last chunk may be shorter): wall rate and emulator CPU per order. */
   chunks: { orders: number; ordersPerSecond: number; cpuMsPerOrder: number; load: string }[];
   rssMb: { start: number; end: number; afterReset: number };
+  /** Used heaps at the same three moments (undefined for an emulator without /memory). */
+  heapMb?: { start: HeapMb; end: HeapMb; afterReset: HeapMb };
   failed: number;
 }
 
@@ -110,6 +112,7 @@ async function growthRun(
   const CHUNK = 1000;
   await emu.reset();
   const rssStart = emu.rssMb();
+  const heapStart = await emu.heapMb();
   const chunks: GrowthResult['chunks'] = [];
   let started = 0;
   let failed = 0;
@@ -149,13 +152,20 @@ async function growthRun(
   await Promise.all(Array.from({ length: concurrency }, user));
   if (chunkDone) closeChunk();
   const rssEnd = emu.rssMb();
+  const heapEnd = await emu.heapMb();
   await emu.reset();
-  // Give the emulator a moment to drop what the reset released (V8 collects on its own).
+  // Give the emulator a moment to drop what the reset released (the instances collect on their
+  // own threads after the reset has answered).
   await new Promise((resolve) => setTimeout(resolve, 3000));
+  const rssAfterReset = emu.rssMb();
+  const heapAfterReset = await emu.heapMb();
   return {
     orders: total,
     chunks,
-    rssMb: { start: rssStart, end: rssEnd, afterReset: emu.rssMb() },
+    rssMb: { start: rssStart, end: rssEnd, afterReset: rssAfterReset },
+    ...(heapStart && heapEnd && heapAfterReset
+      ? { heapMb: { start: heapStart, end: heapEnd, afterReset: heapAfterReset } }
+      : {}),
     failed,
   };
 }
@@ -341,8 +351,15 @@ export function printThroughput(sides: Side[], options: ThroughputOptions): stri
         `    growth, ${g.orders} orders: per 1,000 ${g.chunks.map((c) => c.ordersPerSecond.toFixed(0)).join(' ')} orders/s`,
       );
       out(
-        `      CPU ms/order per 1,000 ${g.chunks.map((c) => c.cpuMsPerOrder.toFixed(1)).join(' ')}; last/first rate ${flatness(g).toFixed(2)}; RSS ${g.rssMb.start.toFixed(0)} → ${g.rssMb.end.toFixed(0)} → ${g.rssMb.afterReset.toFixed(0)} MB after reset${g.failed ? `; ${g.failed} FAILED` : ''}`,
+        `      CPU ms/order per 1,000 ${g.chunks.map((c) => c.cpuMsPerOrder.toFixed(1)).join(' ')}; last/first rate ${flatness(g).toFixed(2)}; RSS ${g.rssMb.start.toFixed(0)} → ${g.rssMb.end.toFixed(0)} → ${g.rssMb.afterReset.toFixed(0)} MB after reset (after/start ${(g.rssMb.afterReset / g.rssMb.start).toFixed(2)}; target ≤ 1.20)${g.failed ? `; ${g.failed} FAILED` : ''}`,
       );
+      const h = g.heapMb;
+      const heaps = (m: HeapMb): string =>
+        `${m.main.toFixed(0)} + ${m.instances.toFixed(0)} (${m.instanceCount})`;
+      if (h)
+        out(
+          `      heap used, main + function instances (count): ${heaps(h.start)} → ${heaps(h.end)} → ${heaps(h.afterReset)} MB after reset`,
+        );
     }
   }
   if (before && after) {

@@ -101,6 +101,11 @@ async function start(args: string[]): Promise<void> {
     fail(`--sdk-transport must be "port" or "http", got "${sdkTransport}"`, START);
   }
   const maxInstancesPerFunction = positiveInt('max-instances');
+  const idleText = opts.string('instance-idle-ms');
+  const instanceIdleMs = idleText === undefined ? undefined : Number(idleText);
+  if (instanceIdleMs !== undefined && !(Number.isInteger(instanceIdleMs) && instanceIdleMs >= 0)) {
+    fail(`--instance-idle-ms must be 0 or a positive integer, got "${idleText}"`, START);
+  }
   const defaultFunctionTimeoutMs = positiveInt('timeout-ms');
   let functionEnv: Record<string, Record<string, string>> | undefined;
   const functionEnvFile = opts.string('function-env');
@@ -125,6 +130,7 @@ async function start(args: string[]): Promise<void> {
       freezeAfterReturn: opts.flag('freeze-after-return'),
       sdkTransport,
       maxInstancesPerFunction,
+      instanceIdleMs,
       defaultFunctionTimeoutMs,
       preview: opts.flag('preview'),
     });

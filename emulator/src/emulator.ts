@@ -25,6 +25,8 @@ export interface StartOptions {
   appid?: string;
   mchId?: string;
   maxInstancesPerFunction?: number;
+  /** Reclaim a function instance idle this long (emulated ms); 0 never. Default 10 minutes. */
+  instanceIdleMs?: number;
   defaultFunctionTimeoutMs?: number;
   freezeAfterReturn?: boolean;
   /** 'port' (default): SDK requests from functions skip HTTP; 'http': real loopback HTTP. */
@@ -67,6 +69,12 @@ export const DEFAULTS = {
   mchId: '1900000109',
   dataDir: '.wxcloud-emulator',
   maxInstancesPerFunction: defaultInstances(),
+  // The cloud reclaims an instance that serves no request for a while and documents no figure
+  // (docs.cloudbase.net/practices/scf-preset-concurrency: the retention "is adjusted dynamically
+  // by the platform; code must not assume a particular time"). 10 minutes is the emulator's
+  // choice: long enough that a developer's pauses stay warm, short enough that an emulator left
+  // running returns the memory of functions no longer called. `--instance-idle-ms` overrides it.
+  instanceIdleMs: 10 * 60 * 1000,
   // The cloud's default timeout is reported as 3 s; local machines are slower to cold-start, and
   // function config.json `timeout` (seconds) overrides it per function as the console does.
   defaultFunctionTimeoutMs: 3000,
@@ -117,6 +125,7 @@ export function resolveConfig(options: StartOptions = {}): EmulatorConfig {
     appid: options.appid ?? DEFAULTS.appid,
     mchId: options.mchId ?? DEFAULTS.mchId,
     maxInstancesPerFunction: options.maxInstancesPerFunction ?? DEFAULTS.maxInstancesPerFunction,
+    instanceIdleMs: idleMsOf(options.instanceIdleMs),
     defaultFunctionTimeoutMs: options.defaultFunctionTimeoutMs ?? DEFAULTS.defaultFunctionTimeoutMs,
     freezeAfterReturn: options.freezeAfterReturn ?? false,
     sdkTransport: sdkTransportOf(options.sdkTransport),
@@ -139,6 +148,14 @@ function parseEnvIds(value: string): string[] {
   }
   if (new Set(ids).size !== ids.length) throw new Error(`env ids repeat: ${value}`);
   return ids;
+}
+
+function idleMsOf(value: unknown): number {
+  if (value === undefined) return DEFAULTS.instanceIdleMs;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  throw new Error(
+    `instanceIdleMs must be a non-negative integer of milliseconds (0 keeps idle instances), got ${JSON.stringify(value)}`,
+  );
 }
 
 function sdkTransportOf(value: unknown): 'port' | 'http' {

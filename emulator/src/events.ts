@@ -32,17 +32,35 @@ export interface EmulatorEvent {
 
 type Listener = (event: EmulatorEvent) => void;
 
+/**
+ * What the log keeps for replay (`GET /events` with Last-Event-ID, the console on load): the last
+ * 5000 events and at most 32 MB of them, as a console's scrollback is bounded, whichever is hit
+ * first; the newest event always stays. Sizes are what the emitter accounts (JSON characters,
+ * roughly), so no event is serialized just to be measured.
+ */
+export const EVENT_LOG_LIMITS = { events: 5000, chars: 32 * 1024 * 1024 } as const;
+/** The size an event is accounted when its emitter names none: most are a few hundred characters. */
+export const DEFAULT_EVENT_CHARS = 512;
+
 export class EventLog {
   private nextId = 1;
   private readonly buffer: EmulatorEvent[] = [];
+  /** Accounted characters of each buffered event, in the same order. */
+  private readonly sizes: number[] = [];
+  private chars = 0;
   private readonly listeners = new Set<Listener>();
 
   constructor(
     private readonly now: () => number,
-    private readonly capacity = 5000,
+    private readonly limits: { events: number; chars: number } = EVENT_LOG_LIMITS,
   ) {}
 
-  emit(type: EmulatorEventType, data: Record<string, unknown>): EmulatorEvent {
+  /** `chars`: the event's size as its emitter knows it (a function's result and logs). */
+  emit(
+    type: EmulatorEventType,
+    data: Record<string, unknown>,
+    chars = DEFAULT_EVENT_CHARS,
+  ): EmulatorEvent {
     const event: EmulatorEvent = {
       id: this.nextId++,
       type,
@@ -50,7 +68,15 @@ export class EventLog {
       data,
     };
     this.buffer.push(event);
-    if (this.buffer.length > this.capacity) this.buffer.shift();
+    this.sizes.push(chars);
+    this.chars += chars;
+    while (
+      this.buffer.length > 1 &&
+      (this.buffer.length > this.limits.events || this.chars > this.limits.chars)
+    ) {
+      this.buffer.shift();
+      this.chars -= this.sizes.shift() ?? 0;
+    }
     for (const listener of this.listeners) listener(event);
     return event;
   }
@@ -72,5 +98,7 @@ export class EventLog {
 
   clear(): void {
     this.buffer.length = 0;
+    this.sizes.length = 0;
+    this.chars = 0;
   }
 }

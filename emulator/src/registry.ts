@@ -1,4 +1,5 @@
 import { DatabaseService } from './database';
+import { collectGarbage } from './memory';
 import { FunctionsService } from './functions';
 import { PayService } from './pay';
 import { StorageService } from './storage';
@@ -35,12 +36,27 @@ export function orderedServices(services: Services): EmulatorService[] {
   return SERVICE_ORDER.map((name) => services[name]);
 }
 
+/**
+ * A reset that lets go of at least this many records (documents and pay orders) also collects the
+ * garbage they leave, on the main thread and in every function instance (memory.ts says why).
+ * Below it the heap they held is small and a full collection would cost more than it returns
+ * (tests reset between cases, with the test runner's own heap to walk each time).
+ */
+export const RESET_COLLECT_RECORDS = 1000;
+
 /** POST /emulator/v1/reset and the JS API's reset(): one definition of what reset means. */
 export async function resetEmulator(ctx: EmulatorContext): Promise<void> {
+  const services = orderedServices(ctx.services);
+  const held = services.reduce((n, service) => n + (service.storedRecords?.() ?? 0), 0);
   ctx.clock.resetToRealTime();
-  for (const service of orderedServices(ctx.services)) await service.reset();
+  for (const service of services) await service.reset();
   ctx.events.clear();
   ctx.events.emit('emulator.reset', {});
+  if (held >= RESET_COLLECT_RECORDS) {
+    collectGarbage();
+    // The instances collect on their own threads; the reset does not wait for a busy one.
+    void ctx.services.functions.instanceHeaps(true);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { controlEnv } from './envs';
 import { EmulatorError } from './errors';
 import { EVENT_TYPES, type EmulatorEvent, type EmulatorEventType } from './events';
 import { payRequestRoutes } from './pay/requests';
+import { processMemory } from './memory';
 import { orderedServices, resetEmulator, resetEnv } from './registry';
 import type { EmulatorContext } from './service';
 
@@ -139,6 +140,15 @@ export function createApp(ctx: EmulatorContext): Hono {
       mchId: ctx.config.mchId,
       functions: ctx.services.functions.list?.() ?? [],
       clock: { now: new Date(ctx.clock.now()).toISOString(), offsetMs: ctx.clock.offset() },
+    }),
+  );
+
+  // The emulator's memory: the process's RSS, the main thread's heap, each function instance's
+  // heap (its worker's; instances are threads, so their memory is part of the RSS).
+  control.get('/memory', async (c) =>
+    c.json({
+      ...processMemory(),
+      instances: await ctx.services.functions.instanceHeaps(false),
     }),
   );
 

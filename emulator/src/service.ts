@@ -19,6 +19,12 @@ export interface EmulatorConfig {
   mchId: string;
   /** Instances per function at most (the cloud scales further; locally a few suffice). */
   maxInstancesPerFunction: number;
+  /**
+   * An idle function instance is reclaimed (terminated, its memory returned) after this many ms
+   * of emulated time without a call; 0 never. The cloud documents no figure (the retention is
+   * "adjusted dynamically by the platform"): the default is the emulator's choice.
+   */
+  instanceIdleMs: number;
   /** Default function timeout in ms when config.json sets none (the cloud's default is 3 s). */
   defaultFunctionTimeoutMs: number;
   /**
@@ -89,6 +95,8 @@ export interface EmulatorService {
   attachServer?(server: import('node:http').Server): void;
   /** Empties data, faults and pending work; keeps declared collections and configuration. */
   reset(): Promise<void>;
+  /** How many records (documents, orders) it holds now: what a reset would let go of. */
+  storedRecords?(): number;
   /** Empties one env's data (`POST /emulator/v1/reset?env=`), for services that keep data per env. */
   resetEnv?(env: string): void;
   stop(): Promise<void>;

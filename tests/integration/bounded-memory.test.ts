@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../emulator/src/emulator';
+import { EventLog, EVENT_LOG_LIMITS } from '../../emulator/src/events';
 import { BoundedHistory } from '../../emulator/src/functions/history';
 import { control } from '../support/emulator';
 import { makeProject } from './database-helpers';
@@ -61,6 +62,33 @@ test('the invocation history keeps long logs and large results trimmed, with mar
   expect(kept.logs.reduce((n, l) => n + l.message.length, 0)).toBeLessThan(300 * 1024);
   expect(kept.result.truncatedByEmulator).toMatch(
     /characters of JSON, over the history's 262144; the caller received all of it/,
+  );
+});
+
+test('the event log keeps the last events within its count and size; old ones go, the newest stays', () => {
+  // The emulator's own bounds (a console's scrollback): 5000 events, 32 MB accounted.
+  expect(EVENT_LOG_LIMITS).toEqual({ events: 5000, chars: 32 * 1024 * 1024 });
+  const log = new EventLog(() => 0, { events: 3, chars: 100 });
+  const ids = (): number[] => log.since(0).map((e) => e.id);
+  for (let i = 0; i < 5; i++) log.emit('emulator.warning', { i }, 10);
+  expect(ids()).toEqual([3, 4, 5]);
+  log.emit('emulator.warning', { big: true }, 80);
+  // 10 + 10 + 80 fits; with 80 more the oldest goes by size, then by count.
+  expect(ids()).toEqual([4, 5, 6]);
+  log.emit('emulator.warning', {}, 10);
+  expect(ids()).toEqual([5, 6, 7]);
+  log.emit('emulator.warning', { huge: true }, 1000);
+  expect(ids()).toEqual([8]);
+});
+
+test('an invocation event carries what the history keeps, so megabyte results cannot fill the log', async () => {
+  const answer = await emu.services.functions.invoke({ name: 'loud', data: { n: 1 } });
+  expect((answer as { result: { big: string } }).result.big).toHaveLength(2 * 1024 * 1024);
+  const event = emu.events
+    .since(0, 'function.invocation')
+    .find((e) => e.data.invocationId === answer.invocationId);
+  expect((event?.data.result as Record<string, unknown>).truncatedByEmulator).toMatch(
+    /the caller received all of it/,
   );
 });
 

@@ -64,6 +64,11 @@ export const START: CommandSpec = {
       help: `instances per function (default ${DEFAULTS.maxInstancesPerFunction})`,
     },
     {
+      name: 'instance-idle-ms',
+      value: 'MS',
+      help: `reclaim a function instance idle this long, on the emulated clock; 0 never (default ${DEFAULTS.instanceIdleMs}, the emulator's choice: the cloud documents none)`,
+    },
+    {
       name: 'timeout-ms',
       value: 'MS',
       help: `function timeout when config.json has none (default ${DEFAULTS.defaultFunctionTimeoutMs})`,

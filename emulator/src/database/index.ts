@@ -174,6 +174,15 @@ export class DatabaseService implements EmulatorService {
     for (const { env } of this.envs.values()) this.resetEnv(env);
   }
 
+  /** Documents in every collection of every env. */
+  storedRecords(): number {
+    let count = 0;
+    for (const { store } of this.envs.values()) {
+      for (const collection of store.listCollections()) count += collection.count;
+    }
+    return count;
+  }
+
   /** One env's part of reset (`POST /emulator/v1/reset?env=`): its documents, then its seed. */
   resetEnv(env: string): void {
     const { store } = this.envData(env);

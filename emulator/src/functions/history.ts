@@ -74,6 +74,11 @@ export class BoundedHistory<R> {
     return this.records.get(id);
   }
 
+  /** The characters accounted to a record so far (undefined once it has been evicted). */
+  sizeOfRecord(id: string): number | undefined {
+    return this.sizes.get(id);
+  }
+
   values(): IterableIterator<R> {
     return this.records.values();
   }

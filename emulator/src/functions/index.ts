@@ -14,6 +14,8 @@ import { answerOverPort, type PortAnswerer } from './sdk-port-answers';
 import { TimerTriggers } from './timer-triggers';
 import { functionControlRoutes } from './control-routes';
 import { BODY_LIMITS } from '../body-limits';
+import type { HeapFigures } from '../memory';
+import { DEFAULT_EVENT_CHARS } from '../events';
 import { BoundedHistory, HISTORY_LIMITS, keptValue, sizeOf, truncateText } from './history';
 import {
   LOCAL_OPENID,
@@ -26,6 +28,12 @@ import {
 } from './types';
 
 export * from './types';
+
+/** One instance's heap, in MB (GET /emulator/v1/memory). */
+export interface InstanceHeap extends HeapFigures {
+  name: string;
+  instanceId: string;
+}
 
 /**
  * Error codes. A mini-program's `wx.cloud.callFunction` reports every platform failure as
@@ -69,6 +77,8 @@ export class FunctionsService implements EmulatorService {
       maxPerFunction: ctx.config.maxInstancesPerFunction,
       newId: (name) => this.newId(name),
       create: (name, id) => this.createInstance(name, id),
+      idleMs: ctx.config.instanceIdleMs,
+      clock: ctx.clock,
     });
     this.timers = new TimerTriggers(ctx, {
       list: () => this.list(),
@@ -121,6 +131,19 @@ export class FunctionsService implements EmulatorService {
     return [...this.records.values()].filter(
       (r) => (!filter.name || r.name === filter.name) && (!filter.env || r.envId === filter.env),
     );
+  }
+
+  /**
+   * Each live instance's heap (its worker's isolate), after a full garbage collection when
+   * `collect`; an instance that is dead or does not answer in time is left out.
+   */
+  async instanceHeaps(collect: boolean): Promise<InstanceHeap[]> {
+    const live = this.instances.live();
+    const heaps = await Promise.all(live.map(({ instance }) => instance.heap(collect)));
+    return live.flatMap(({ name, instance }, i) => {
+      const heap = heaps[i];
+      return heap ? [{ name, instanceId: instance.id, ...heap }] : [];
+    });
   }
 
   invocation(invocationId: string): InvocationRecord | undefined {
@@ -207,20 +230,27 @@ export class FunctionsService implements EmulatorService {
     const outcome = await this.execute(record, request, fail);
     record.returned = true;
     record.durationMs = Date.now() - started;
-    this.ctx.events.emit('function.invocation', {
-      name,
-      invocationId: record.invocationId,
-      source,
-      openid,
-      event: record.event,
-      outcome: record.outcome,
-      ...('result' in outcome ? { result: outcome.result } : { error: record.error }),
-      durationMs: record.durationMs,
-      coldStart: record.coldStart,
-      instanceId: record.instanceId,
-      logs: [...record.logs],
-      warnings: [...record.warnings],
-    });
+    // The event carries what the history keeps (event and result trimmed past 256 KB, logs
+    // bounded), and is accounted to the event log at the history's size for it: a function
+    // answering megabytes cannot grow the log without end. The caller has the whole result.
+    this.ctx.events.emit(
+      'function.invocation',
+      {
+        name,
+        invocationId: record.invocationId,
+        source,
+        openid,
+        event: record.event,
+        outcome: record.outcome,
+        ...('result' in outcome ? { result: record.result } : { error: record.error }),
+        durationMs: record.durationMs,
+        coldStart: record.coldStart,
+        instanceId: record.instanceId,
+        logs: [...record.logs],
+        warnings: [...record.warnings],
+      },
+      DEFAULT_EVENT_CHARS + (this.records.sizeOfRecord(record.invocationId) ?? 0),
+    );
     return outcome;
   }
 
@@ -443,6 +473,7 @@ export class FunctionsService implements EmulatorService {
     this.records.clear();
     this.faults.clear();
     this.timers.schedule();
+    this.instances.rearm();
   }
 
   async stop(): Promise<void> {
@@ -527,13 +558,17 @@ export class FunctionsService implements EmulatorService {
         this.records.grow(record.invocationId, kept.length);
       }
     }
-    this.ctx.events.emit('function.log', {
-      name: record?.name,
-      invocationId,
-      level,
-      message: line,
-      afterReturn: record?.returned ?? false,
-    });
+    this.ctx.events.emit(
+      'function.log',
+      {
+        name: record?.name,
+        invocationId,
+        level,
+        message: line,
+        afterReturn: record?.returned ?? false,
+      },
+      DEFAULT_EVENT_CHARS + line.length,
+    );
   }
 
   private flagPending(record: InvocationRecord, pending: number): void {

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { HeapFigures } from '../memory';
 import type {
+  HeapRequestMessage,
   InvokeMessage,
   SdkRequestMessage,
   SdkResponseMessage,
@@ -87,6 +89,9 @@ export class Instance {
   private settle: ((result: RunResult) => void) | undefined;
   /** Resolvers of SDK requests held back because the instance is "frozen". */
   private readonly held: (() => void)[] = [];
+  /** Heap reports asked for and not answered yet, by request id. */
+  private readonly heapAsks = new Map<number, (figures: HeapFigures | undefined) => void>();
+  private heapSeq = 0;
 
   constructor(
     private readonly options: InstanceOptions,
@@ -132,6 +137,13 @@ export class Instance {
               this.worker.postMessage(reply);
             });
             break;
+          case 'heap':
+            this.heapAsks.get(message.id)?.({
+              heapUsedMb: message.heapUsedMb,
+              heapTotalMb: message.heapTotalMb,
+            });
+            this.heapAsks.delete(message.id);
+            break;
           case 'result':
             if (message.invocationId === this.lastInvocationId) {
               this.finish(
@@ -151,6 +163,8 @@ export class Instance {
         if (wasIdle) options.onIdleCrash(this, why);
         this.finish({ kind: 'crashed', message: why });
         this.releaseHeld();
+        for (const answer of this.heapAsks.values()) answer(undefined);
+        this.heapAsks.clear();
       };
       this.worker.on('error', (err) =>
         died(
@@ -196,6 +210,28 @@ export class Instance {
         resolve(result);
       };
       this.worker.postMessage(message);
+    });
+  }
+
+  /**
+   * This instance's heap (the worker's own isolate), after a full garbage collection when
+   * `collect`. Undefined if the instance is dead or does not answer within `timeoutMs` (it may be
+   * busy in a synchronous loop: the ask is answered between its tasks).
+   */
+  heap(collect: boolean, timeoutMs = 5000): Promise<HeapFigures | undefined> {
+    if (this.state === 'dead' || this.state === 'starting') return Promise.resolve(undefined);
+    const id = ++this.heapSeq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.heapAsks.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.heapAsks.set(id, (figures) => {
+        clearTimeout(timer);
+        resolve(figures);
+      });
+      const ask: HeapRequestMessage = { type: 'heap', id, collect };
+      this.worker.postMessage(ask);
     });
   }
 

@@ -51,6 +51,23 @@ export interface InvokeMessage {
   unset?: string[];
 }
 
+/**
+ * Main → worker: report this instance's heap, after a full garbage collection when `collect`
+ * (the emulator's reset); the worker answers with a HeapMessage carrying the same id.
+ */
+export interface HeapRequestMessage {
+  type: 'heap';
+  id: number;
+  collect: boolean;
+}
+
+export interface HeapMessage {
+  type: 'heap';
+  id: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+}
+
 export interface SerializedError {
   name: string;
   message: string;
@@ -59,6 +76,7 @@ export interface SerializedError {
 
 export type WorkerMessage =
   | SdkRequestMessage
+  | HeapMessage
   | { type: 'ready' }
   | { type: 'loadError'; error: SerializedError }
   | { type: 'log'; invocationId: string | undefined; level: string; message: string }

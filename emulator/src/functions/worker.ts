@@ -24,9 +24,11 @@ import { guardProcessKill } from './process-guard';
 import { usePlainEnv } from './plain-env';
 import { deliverSdkResponse, portAwareRequest } from './sdk-transport';
 import { enterFunctionFolder } from './working-directory';
+import { collectGarbage, heapFigures } from '../memory';
 import {
   AFTER_RETURN_HEADER,
   INVOCATION_HEADER,
+  type HeapRequestMessage,
   type InvokeMessage,
   type SdkResponseMessage,
   type SerializedError,
@@ -134,9 +136,13 @@ try {
   post({ type: 'loadError', error: serializeError(err) });
 }
 
-port.on('message', (message: InvokeMessage | SdkResponseMessage) => {
+port.on('message', (message: InvokeMessage | SdkResponseMessage | HeapRequestMessage) => {
   if (message.type === 'sdkResponse') deliverSdkResponse(message);
-  else void invoke(message);
+  else if (message.type === 'heap') {
+    // The emulator's reset asks idle instances to let go of what their calls left behind.
+    if (message.collect) collectGarbage();
+    post({ type: 'heap', id: message.id, ...heapFigures() });
+  } else void invoke(message);
 });
 
 async function invoke(message: InvokeMessage): Promise<void> {

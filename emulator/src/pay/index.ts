@@ -331,6 +331,10 @@ export class PayService implements EmulatorService {
     this.sandbox.restore(ledger, state);
   }
 
+  storedRecords(): number {
+    return this.sandbox.orderCount();
+  }
+
   async reset(): Promise<void> {
     this.sandbox.reset();
   }

@@ -179,6 +179,11 @@ export class PaySandbox {
     };
   }
 
+  /** Orders held (each with its notifications and refunds). */
+  orderCount(): number {
+    return this.book.orders.size;
+  }
+
   /** Forgets everything, and journals that (the emulator's reset). */
   reset(): void {
     this.forget();
