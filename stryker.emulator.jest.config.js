@@ -12,6 +12,7 @@ module.exports = {
   transform,
   testMatch: [
     '<rootDir>/emulator/src/pay/callbacks.test.ts',
+    '<rootDir>/emulator/src/pay/callback-dispatcher.test.ts',
     '<rootDir>/tests/integration/realtime.test.ts',
   ],
 };

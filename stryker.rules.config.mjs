@@ -10,6 +10,10 @@ import base from './stryker.config.mjs';
 export default {
   ...base,
   jest: { ...base.jest, configFile: 'stryker.rules.jest.config.js' },
+  // Scores (`npx stryker run stryker.rules.config.mjs`, concurrency 1, 25 minutes from scratch on
+  // the shared machine, minutes incrementally): expression.ts 93.72%, index.ts 94.45%,
+  // permissions.ts 100% (first measured with engine.test.ts alone: 39.07%, 72.46%, 76.60%). Every
+  // surviving mutant is justified beside the code (`Mutation testing: ...`).
   // The tests take milliseconds: a mutant that loops is found in seconds, not tens of seconds.
   timeoutMS: 2000,
   mutate: [

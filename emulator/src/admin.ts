@@ -79,12 +79,13 @@ export function createAdminDispatch(ctx: EmulatorContext): AdminDispatch {
       }
       if (env && !ctx.config.envIds.includes(env)) throw unknownEnv(env, ctx.config.envIds);
       const actionCtx: ActionContext = { env, instanceId, ...(client ? { client } : {}) };
-      const run = (): Promise<unknown> => handler(body, actionCtx);
       // Requests from an emulated instance are tied to the invocation that made them (in-flight
-      // tracking and --freeze-after-return).
+      // tracking, --freeze-after-return, and who a function's callFunction runs as).
       const result = instanceId
-        ? await ctx.services.functions.fromInstance(instanceId, headers, action, run)
-        : await run();
+        ? await ctx.services.functions.fromInstance(instanceId, headers, action, (caller) =>
+            handler(body, caller ? { ...actionCtx, caller } : actionCtx),
+          )
+        : await handler(body, actionCtx);
       return result ?? {};
     } catch (err) {
       return platformErrorBody(err);
@@ -93,13 +94,17 @@ export function createAdminDispatch(ctx: EmulatorContext): AdminDispatch {
 }
 
 /**
- * An /admin body from raw bytes (the in-process transport): JSON for most actions, multipart for
- * the SDK's `wx.*` calls (file parts become Buffers), as server.ts reads it off HTTP.
+ * An /admin body from raw bytes or text (the in-process transport): JSON for most actions,
+ * multipart for the SDK's `wx.*` calls (file parts become Buffers), as server.ts reads it off HTTP.
  */
 export async function actionBodyFromBytes(
   contentType: string,
-  bytes: Uint8Array,
+  body: Uint8Array | string,
 ): Promise<Record<string, unknown>> {
+  if (typeof body === 'string' && !contentType.includes('multipart/form-data')) {
+    return parseJsonBody(body);
+  }
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   if (contentType.includes('multipart/form-data')) {
     const form = await new Request('http://emulator.local/admin', {
       method: 'POST',

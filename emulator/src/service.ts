@@ -63,6 +63,8 @@ export interface ActionContext {
    * security rules apply to them. Undefined for server SDK requests, which bypass rules.
    */
   client?: { openid: string };
+  /** For requests from an emulated instance: the invocation that sent it, when known. */
+  caller?: { openid: string; source: string };
 }
 
 /**

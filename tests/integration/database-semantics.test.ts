@@ -82,6 +82,35 @@ test('projection: $slice alone keeps the other fields, an $elemMatch that finds 
   expect(r.elemMatchMiss).toEqual({ _id: 'a' });
 });
 
+test('updates: a document the query matched is updated, whichever operator matched it', async () => {
+  const r = await runWithSdk<Record<string, unknown>>(
+    emulator.url,
+    `
+    const items = db.collection('ITEMS');
+    await items.add({ data: [
+      { _id: 'scalarX', tags: 'x' },
+      { _id: 'arrayX', tags: ['x', 'y'] },
+      { _id: 'none', tags: ['y'] },
+      { _id: 'grades', grades: [85, 80, 80] },
+    ] });
+    const r = {};
+    r.all = await items.where({ tags: _.all(['x']) }).update({ data: { hit: true } });
+    r.hits = (await items.where({ hit: true }).get()).data.map((d) => d._id).sort();
+    r.positional = await items.where({ _id: 'grades', grades: 80 }).update({ data: { 'grades.$': 82 } });
+    r.grades = (await items.doc('grades').get()).data.grades;
+    return r;
+  `,
+  );
+  // MongoDB manual, $all: {tags: {$all: ['x']}} is equivalent to {$and: [{tags: 'x'}]}, so it
+  // matches tags: 'x' as well as an array holding 'x'; an update applies to every match.
+  expect(r.all).toMatchObject({ stats: { updated: 2 } });
+  expect(r.hits).toEqual(['arrayX', 'scalarX']);
+  // MongoDB manual, $ (update), "Update Values in an Array": {_id: 1, grades: 80} with
+  // {$set: {'grades.$': 82}} on [85, 80, 80] updates the first 80 only.
+  expect(r.positional).toMatchObject({ stats: { updated: 1 } });
+  expect(r.grades).toEqual([85, 82, 80]);
+});
+
 test('updates: the positional $ reaches the query; a wrong type refuses the write', async () => {
   const r = await runWithSdk<Record<string, unknown>>(
     emulator.url,

@@ -122,6 +122,12 @@ test('auth.wsWebSign answers the socket URL for the caller; a bad token cannot c
     });
   }
   expect(await upgradeOutcome(wsUrl)).toEqual({ status: 101, body: '' });
+  // The signed token opens only the realtime endpoint: another path is answered 404 at once.
+  const elsewhere = wsUrl.replace('/ws/realtime?', '/ws/elsewhere?');
+  expect(await upgradeOutcome(elsewhere)).toEqual({
+    status: 404,
+    body: 'no WebSocket endpoint at /ws/elsewhere; the realtime watch is at /ws/realtime\n',
+  });
 });
 
 test('the emulator keeps the last 1000 sign-ins: the oldest token is dropped and then refused', async () => {

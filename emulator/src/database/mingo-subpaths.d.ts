@@ -30,3 +30,6 @@ declare module 'mingo/query' {
 declare module 'mingo/util' {
   export * from 'mingo/types/util';
 }
+declare module 'mingo/updater' {
+  export * from 'mingo/types/updater';
+}

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,8 +63,6 @@ export class FunctionsService implements EmulatorService {
   private readonly logChars = new WeakMap<InvocationRecord, number>();
   private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
   private readonly timers: TimerTriggers;
-  /** Which invocation an /admin request came from, for the duration of its handler. */
-  private readonly caller = new AsyncLocalStorage<InvocationRecord | undefined>();
   /** The emulated clock's offset, shared with every worker (their `Date` adds it). */
   private readonly clockOffset = new SharedArrayBuffer(8);
   private workerFile: string | undefined;
@@ -384,7 +381,7 @@ export class FunctionsService implements EmulatorService {
     instanceId: string,
     headers: Record<string, string | undefined>,
     action: string,
-    run: () => Promise<T>,
+    run: (caller: InvocationRecord | undefined) => Promise<T>,
   ): Promise<T> {
     const instance = this.instances.get(instanceId);
     const invocationId = headers[INVOCATION_HEADER] ?? instance?.lastInvocationId;
@@ -401,7 +398,9 @@ export class FunctionsService implements EmulatorService {
         throw new EmulatorError('INSTANCE_FROZEN', `dropped ${action}: the instance was frozen`);
       }
     }
-    return this.caller.run(record, run);
+    // Handed to the handler rather than kept in an AsyncLocalStorage: that would install
+    // promise hooks, a cost on every promise the main thread makes.
+    return run(record);
   }
 
   /** functions.invokeFunction: another function (or any SDK user) calls one by name. */
@@ -431,7 +430,7 @@ export class FunctionsService implements EmulatorService {
         throw new EmulatorError('INVALID_PARAM', 'request_data is not a JSON string');
       }
     }
-    const caller = this.caller.getStore();
+    const caller = actionCtx?.caller;
     // From a mini-program (POST /admin/client) the function runs as that user with SOURCE
     // wx_client, as wx.cloud.callFunction does. From a function, the callee runs as the same
     // user; its SOURCE is the caller's with `scf` appended, which is also what the SDK sends in

@@ -24,7 +24,8 @@ export interface SdkRequestMessage {
   path: string;
   /** Lower-case names, as an HTTP server reads them. */
   headers: Record<string, string>;
-  body: Uint8Array;
+  /** JSON text as the SDK wrote it, or the bytes of any other body (multipart). */
+  body: string | Uint8Array;
 }
 
 /** The answer to one SdkRequestMessage (main → worker), as the HTTP route would send it. */

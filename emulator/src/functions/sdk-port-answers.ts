@@ -21,7 +21,9 @@ export function answerOverPort(ctx: EmulatorContext): PortAnswerer {
     if (request.method !== 'POST' || !match) {
       return { status: 404, contentType: 'text/plain; charset=UTF-8', body: '404 Not Found' };
     }
-    if (request.body.byteLength > BODY_LIMITS.other) {
+    const size =
+      typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.byteLength;
+    if (size > BODY_LIMITS.other) {
       return {
         status: 413,
         contentType: 'application/json',

@@ -125,7 +125,8 @@ export class PortRequest extends EventEmitter {
   finished = false;
   timeout: number | undefined;
   private readonly headerValues = new Map<string, { name: string; value: unknown }>();
-  private readonly chunks: Buffer[] = [];
+  /** The body as written: text the SDK wrote as UTF-8 strings, or bytes. */
+  private readonly chunks: (string | Buffer)[] = [];
   /** Not `connection`: OutgoingMessage defines that name as an alias of `socket`. */
   private readonly portSocket: PortRequestSocket;
   private ended = false;
@@ -135,6 +136,8 @@ export class PortRequest extends EventEmitter {
   private id = 0;
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The period `idleTimer` was started with. */
+  private timerMs = 0;
 
   constructor(
     url: URL,
@@ -263,7 +266,8 @@ export class PortRequest extends EventEmitter {
     }
     const callback = typeof encoding === 'function' ? encoding : done;
     const enc = typeof encoding === 'string' ? encoding : 'utf8';
-    this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, enc) : Buffer.from(chunk));
+    if (typeof chunk === 'string' && (enc === 'utf8' || enc === 'utf-8')) this.chunks.push(chunk);
+    else this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, enc) : Buffer.from(chunk));
     if (callback) process.nextTick(callback);
     return true;
   }
@@ -369,8 +373,13 @@ export class PortRequest extends EventEmitter {
     this.sent = true;
     const headers: Record<string, string> = {};
     for (const [key, { value }] of this.headerValues) headers[key] = headerText(value);
-    const body =
-      this.chunks.length === 1 && this.chunks[0] ? this.chunks[0] : Buffer.concat(this.chunks);
+    // Text stays text (a JSON body needs no bytes on either side); bytes go as a Uint8Array of
+    // their own, since a pooled Buffer would carry its whole 8 KB pool over the port.
+    const body = this.chunks.every((c) => typeof c === 'string')
+      ? this.chunks.join('')
+      : new Uint8Array(
+          Buffer.concat(this.chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))),
+        );
     this.id = awaitAnswer(this);
     this.touch();
     this.send({
@@ -390,12 +399,21 @@ export class PortRequest extends EventEmitter {
 
   /** Restarts the idle timer, once the socket is assigned (as Node arms the socket's timeout). */
   private touch(): void {
-    clearTimeout(this.idleTimer);
     if (this.idleMs > 0 && this.socket && !this.destroyed) {
+      // One timer per request, restarted in place (as net.Socket does with its own).
+      if (this.idleTimer && this.timerMs === this.idleMs) {
+        this.idleTimer.refresh();
+        return;
+      }
+      clearTimeout(this.idleTimer);
+      this.timerMs = this.idleMs;
       this.idleTimer = setTimeout(() => {
         this.portSocket.emit('timeout');
         this.emit('timeout');
       }, this.idleMs);
+    } else {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
     }
   }
 }

@@ -221,7 +221,9 @@ class PortSocket extends Duplex {
       method: method ?? 'POST',
       path: path ?? '/',
       headers,
-      body,
+      // A copy of its own: `body` views a larger (often pooled) buffer, which the port would
+      // carry whole.
+      body: new Uint8Array(body),
     });
   }
 }

@@ -259,6 +259,78 @@ describe('payment notification delivery', () => {
       { action: 'reorder', count: 1, delayMs: 60000 },
     ]);
   });
+
+  // The rules and their limits are the emulator's own (docs/pay.md), so are the messages.
+  test.each([
+    [
+      [{ action: 'drop' }, null],
+      'pay faults: callbacks[1] must be an object such as {"action": "drop"}',
+    ],
+    [['drop'], 'pay faults: callbacks[0] must be an object such as {"action": "drop"}'],
+    [[[]], 'pay faults: callbacks[0] must be an object such as {"action": "drop"}'],
+    [
+      [{ action: 'drop', times: 2, every: 1 }],
+      'pay faults: callbacks[0] has unknown field(s) times, every; known: action, count, delayMs, outTradeNo, kind',
+    ],
+    [
+      [{ action: 'drop', count: '2' }],
+      'pay faults: callbacks[0].count must be an integer from 1 to 1000, got "2"',
+    ],
+    [
+      [{ action: 'drop', count: 1.5 }],
+      'pay faults: callbacks[0].count must be an integer from 1 to 1000, got 1.5',
+    ],
+    [
+      [{ action: 'drop', count: 1001 }],
+      'pay faults: callbacks[0].count must be an integer from 1 to 1000, got 1001',
+    ],
+    [
+      [{ action: 'delay', delayMs: '5' }],
+      'pay faults: callbacks[0].delayMs must be a non-negative number of milliseconds (required for delay), got "5"',
+    ],
+    [
+      [{ action: 'delay', delayMs: Infinity }],
+      'pay faults: callbacks[0].delayMs must be a non-negative number of milliseconds (required for delay), got null',
+    ],
+    [
+      [{ action: 'reorder', delayMs: -1 }],
+      'pay faults: callbacks[0].delayMs must be a non-negative number of milliseconds, got -1',
+    ],
+    [
+      [{ action: 'drop', outTradeNo: '' }],
+      'pay faults: callbacks[0].outTradeNo must be a non-empty string',
+    ],
+    [
+      [{ action: 'drop', outTradeNo: 7 }],
+      'pay faults: callbacks[0].outTradeNo must be a non-empty string',
+    ],
+    [
+      [{ action: 'drop', kind: 'both' }],
+      'pay faults: callbacks[0].kind must be "payment" or "refund", got "both"',
+    ],
+  ])('refuses %j with a 400 INVALID_PARAM naming the entry', (input, message) => {
+    let error: unknown;
+    try {
+      parseCallbackFaults(input);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'INVALID_PARAM', status: 400, message });
+  });
+
+  test('accepts the limits and keeps only the fields given', () => {
+    expect(
+      parseCallbackFaults([
+        { action: 'drop', count: 1000 },
+        { action: 'delay', delayMs: 0, outTradeNo: 'ORDER1', kind: 'payment' },
+        { action: 'lose', kind: 'refund' },
+      ]),
+    ).toStrictEqual([
+      { action: 'drop', count: 1000, delayMs: 0 },
+      { action: 'delay', count: 1, delayMs: 0, outTradeNo: 'ORDER1', kind: 'payment' },
+      { action: 'lose', count: 1, delayMs: 0, kind: 'refund' },
+    ]);
+  });
 });
 
 describe('judgeReply', () => {
@@ -276,6 +348,50 @@ describe('judgeReply', () => {
     expect(judged.outcome).toBe(expected);
     expect(judged.verdict).toMatch(verdict);
   });
+
+  // Only the number errcode 0 acknowledges (CloudPay's callback protocol: errcode Number, "0 表示
+  // 正常"; developers.weixin.qq.com/miniprogram/dev/wxcloudservice/wxcloud/reference-sdk-api/open/
+  // pay/paymentCallback.md). The verdict texts below are the emulator's wording.
+  const NEEDS = 'a CloudPay callback must return {errcode: 0, errmsg: "..."}';
+  test.each([
+    [
+      { result: null },
+      'rejected',
+      `the function returned nothing; ${NEEDS} (did main return before its work, or forget return?)`,
+    ],
+    [
+      { result: { returnCode: 'SUCCESS' } },
+      'rejected',
+      'the function returned WeChat Pay\'s XML-notify reply ({return_code: "SUCCESS"}); CloudPay callbacks are acknowledged only by {errcode: 0, errmsg: "..."}, so WeChat keeps retrying',
+    ],
+    [
+      { result: { errcode: 1, errCode: 0 } },
+      'rejected',
+      'the function refused the notification (errcode 1); WeChat retries',
+    ],
+    [
+      { result: { errcode: -1, errmsg: 'SERVER_ERROR' } },
+      'rejected',
+      'the function refused the notification (errcode -1, errmsg "SERVER_ERROR"); WeChat retries',
+    ],
+    [{ result: { ok: true } }, 'rejected', `the reply {"ok":true} has no errcode; ${NEEDS}`],
+    // A long reply is quoted up to its first 200 characters ({"note":" is 9 of them).
+    [
+      { result: { note: 'x'.repeat(300) } },
+      'rejected',
+      `the reply {"note":"${'x'.repeat(191)} has no errcode; ${NEEDS}`,
+    ],
+    [
+      { errCode: -504003, errMsg: 'timed out' },
+      'failed',
+      'the function call failed (errCode -504003: timed out); WeChat treats it as not received and retries',
+    ],
+  ] as [DeliveryOutcome, string, string][])(
+    '%j is not an acknowledgement: the exact verdict',
+    (reply, outcome, verdict) => {
+      expect(judgeReply(reply)).toEqual({ outcome, verdict });
+    },
+  );
 });
 
 describe('refunds', () => {

@@ -209,6 +209,8 @@ export function parseCallbackFaults(input: unknown): CallbackFault[] {
     }
     const action = r.action as FaultAction;
     const count = r.count ?? 1;
+    // Mutation testing: `typeof count !== 'number'` → false survives as an equivalent mutant
+    // (Number.isInteger is false for every non-number); it is there to narrow the type.
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000) {
       throw invalid(
         `${where}.count must be an integer from 1 to 1000, got ${JSON.stringify(r.count)}`,
@@ -217,6 +219,8 @@ export function parseCallbackFaults(input: unknown): CallbackFault[] {
     let delayMs = 0;
     if (action === 'delay' || action === 'reorder') {
       const d = r.delayMs ?? (action === 'reorder' ? DEFAULT_REORDER_WAIT_MS : undefined);
+      // Mutation testing: `typeof d !== 'number'` → false survives as an equivalent mutant
+      // (Number.isFinite is false for every non-number); it is there to narrow the type.
       if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
         throw invalid(
           `${where}.delayMs must be a non-negative number of milliseconds${action === 'delay' ? ' (required for delay)' : ''}, got ${JSON.stringify(r.delayMs)}`,
@@ -309,6 +313,8 @@ export class CallbackDispatcher {
   restore(notification: Notification): void {
     this.notifications.push(notification);
     const n = Number(/^ntf-(\d+)$/.exec(notification.id)?.[1]);
+    // Mutation testing: `n > this.seq` → `>=` survives as an equivalent mutant (seq = n is no
+    // change when they are equal).
     if (Number.isInteger(n) && n > this.seq) this.seq = n;
     if (notification.acknowledged || notification.gaveUp) return;
     const made = this.scheduledAttempts(notification);
@@ -370,6 +376,9 @@ export class CallbackDispatcher {
   }
 
   private track(work: Promise<void>): Promise<void> {
+    // Mutation testing: the delete → `() => undefined` survives: finished deliveries would stay
+    // in inFlight, and idle() would spin its 1000 rounds over settled promises (microtasks only)
+    // and resolve at the same point; a leak, not a different outcome.
     const p = work.finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     return p;
@@ -458,8 +467,9 @@ export class CallbackDispatcher {
           deadline: this.deps.clock.schedule(
             this.deps.clock.now() + fault.delayMs,
             `pay callback ${n.outTradeNo} (reordered, deadline)`,
+            // Runs only while still parked: flushParked cancels the deadline of every attempt it
+            // takes before delivering any of them.
             () => {
-              if (!this.parked.includes(parked)) return;
               this.parked = this.parked.filter((p) => p !== parked);
               return this.track(this.deliverNow(n, trigger, 'reorder', parked.deadline.at));
             },
@@ -525,10 +535,11 @@ export class CallbackDispatcher {
   /** Reordered attempts go out right after the next delivery of another notification. */
   private async flushParked(after: Notification): Promise<void> {
     const ready = this.parked.filter((p) => p.notification !== after);
-    if (!ready.length) return;
     this.parked = this.parked.filter((p) => p.notification === after);
+    // Every deadline first: one that fell due while an earlier flushed attempt was being
+    // delivered would otherwise deliver its attempt a second time.
+    for (const p of ready) p.deadline.cancel();
     for (const p of ready) {
-      p.deadline.cancel();
       await this.deliverNow(p.notification, p.trigger, 'reorder', this.deps.clock.now());
     }
   }
@@ -559,6 +570,9 @@ export class CallbackDispatcher {
     const task = this.deps.clock.schedule(at, `pay callback ${n.outTradeNo} retry ${made}`, () => {
       this.retryTasks.delete(n.id);
       delete n.nextAttemptAt;
+      // Mutation testing: this check → false survives as an equivalent mutant: acknowledging
+      // cancels the pending retry (deliverNow) and restore schedules none for an acknowledged
+      // notification, so no retry runs after an acknowledgement; kept as a guard.
       if (n.acknowledged) return;
       return this.track(this.attempt(n, trigger, at));
     });

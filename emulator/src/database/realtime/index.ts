@@ -91,28 +91,33 @@ export class RealtimeServer {
   ): { signStr: string; wsUrl: string; secretVersion: number; envId: string } {
     const token = randomBytes(16).toString('hex');
     this.tokens.set(token, { openid, env });
+    // More than MAX_TOKENS entries, so the first key (the oldest sign-in) exists.
     if (this.tokens.size > MAX_TOKENS) {
-      const oldest = this.tokens.keys().next().value;
-      // Mutation testing: `oldest !== undefined` → true survives as an equivalent mutant (the map
-      // holds more than MAX_TOKENS entries here); the check is for the type.
-      if (oldest !== undefined) this.tokens.delete(oldest);
+      this.tokens.delete(this.tokens.keys().next().value as string);
     }
-    // Mutation testing: /^http/ → /http/ survives as an equivalent mutant (the URL starts with it).
-    const wsUrl = `${this.ctx.url().replace(/^http/, 'ws')}${REALTIME_PATH}?token=${token}`;
+    // The emulator serves plain HTTP; its sockets are ws:// on the same host and port.
+    const wsUrl = `ws://${new URL(this.ctx.url()).host}${REALTIME_PATH}?token=${token}`;
     return { signStr: token, wsUrl, secretVersion: 1, envId: env };
   }
 
-  /** Handles WebSocket upgrades on REALTIME_PATH; other paths are left to other listeners. */
+  /**
+   * Handles WebSocket upgrades: REALTIME_PATH is the emulator's only WebSocket endpoint, so an
+   * upgrade to any other path is answered 404 at once (unanswered, the client would wait until
+   * its own timeout).
+   */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Mutation testing, three survivors, none of them a way in: `req.url ?? '/'` (Node always
-      // sets req.url on a server request); `?? ''` replaced by another string (a missing token is
-      // refused either way: no token is that string); the path check → false (every upgrade taken
-      // as a realtime one: still refused without a signed token; no other upgrade listener exists
-      // today, so the difference is a 401 where the socket would otherwise wait unanswered, which
-      // only a timed test could tell).
+      // Mutation testing, two survivors, neither a way in: `req.url ?? '/'` → another string
+      // (no coverage: Node sets req.url on every request a server receives); `?? ''` → another
+      // string (a missing token is refused either way: no signed token is that string).
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      if (url.pathname !== REALTIME_PATH) return;
+      if (url.pathname !== REALTIME_PATH) {
+        socket.end(
+          'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n' +
+            `no WebSocket endpoint at ${url.pathname}; the realtime watch is at ${REALTIME_PATH}\n`,
+        );
+        return;
+      }
       const signedIn = this.tokens.get(url.searchParams.get('token') ?? '');
       if (!signedIn) {
         socket.end(

@@ -93,6 +93,8 @@ describe('loading rules', () => {
     expect(isPermission('private')).toBe(false);
     expect(isPermission('toString')).toBe(false);
     expect(isPermission(1)).toBe(false);
+    // A JSON array whose only member is a preset name is no preset (as a property key it would be).
+    expect(isPermission(['PRIVATE'])).toBe(false);
   });
 });
 
@@ -130,12 +132,18 @@ describe('which rule decides', () => {
         name: 'Q',
         rules: { read: 'request.data.x == null', write: false, delete: 'request.data.x == null' },
       },
+      { name: 'OPEN', rules: { read: true, write: false } },
     ]);
     expect(deniedBy(() => rules.authorizeRead('Q', {}, ALICE, 'get'))).toContain(
       'it does not pin the fields the rule reads',
     );
     deniedBy(() => rules.authorizeDelete('Q', {}, ALICE, 'remove'));
     deniedBy(() => rules.authorizeAggregate('Q', [{ $match: {} }], ALICE, 'aggregate'));
+    // A join reads Q as a query does: no request.data there either.
+    const join = [{ $lookup: { from: 'Q', pipeline: [{ $match: {} }], as: 'j' } }];
+    expect(deniedBy(() => rules.authorizeAggregate('OPEN', join, ALICE, 'aggregate'))).toContain(
+      'Q rule "read"',
+    );
   });
 });
 
@@ -167,6 +175,33 @@ describe('what a query pins (MongoDB equality)', () => {
     // Dotted query keys pin the dotted path itself.
     expect(rules.authorizeRead('NESTED', { 'owner.openid': ALICE }, ALICE, 'get')).toEqual({
       'owner.openid': ALICE,
+    });
+  });
+
+  it('three levels down: {a: {b: {c}}} and {"a.b": {c}} both pin doc.a.b.c', () => {
+    const deep = engine([{ name: 'DEEP', rules: { read: 'doc.a.b.c == 1', write: false } }]).rules;
+    expect(deep.authorizeRead('DEEP', { a: { b: { c: 1 } } }, ALICE, 'get')).toEqual({
+      a: { b: { c: 1 } },
+    });
+    expect(deep.authorizeRead('DEEP', { 'a.b': { c: 1 } }, ALICE, 'get')).toEqual({
+      'a.b': { c: 1 },
+    });
+  });
+
+  it('a parent pinned to a value that is no document pins nothing below it', () => {
+    for (const owner of ['x', null]) {
+      expect(deniedBy(() => rules.authorizeRead('NESTED', { owner }, ALICE, 'get'))).toContain(
+        'it does not pin doc.owner.openid',
+      );
+    }
+  });
+
+  // MongoDB: {$and: [{a: 1}, {a: 2}]} matches no document whose a is a single value. The emulator
+  // judges equality as whole-value equality (emulator/docs/rules.md lists the array-field
+  // difference), so such a query reads nothing and the rule has nothing to refuse.
+  it('equality conditions that contradict each other match nothing: nothing to check', () => {
+    expect(rules.authorizeRead('N', { $and: [{ a: 1 }, { a: 3 }] }, ALICE, 'get')).toEqual({
+      $and: [{ a: 1 }, { a: 3 }],
     });
   });
 
@@ -244,6 +279,23 @@ describe('what a refusal names', () => {
     expect(deniedBy(() => rules.authorizeRead('WHO', {}, ALICE, 'get'))).toMatch(
       /the rule is false for the query's conditions$/,
     );
+  });
+});
+
+describe('a create reads the new document by field path', () => {
+  // MongoDB's dot notation reaches into embedded documents: a path through a missing field, a null
+  // or a scalar finds nothing, and a missing field is null ({field: null} matches it).
+  it('a path through a missing, null or scalar field is null', () => {
+    const { rules } = engine([
+      {
+        name: 'T',
+        rules: { read: true, write: 'doc.meta.tag == null && doc.title.length == null' },
+      },
+    ]);
+    for (const doc of [{}, { meta: null }, { meta: 'x', title: 'abc' }, { meta: 5 }]) {
+      expect(rules.authorizeCreate('T', [doc], ALICE, 'add')).toEqual([{ ...doc, _openid: ALICE }]);
+    }
+    deniedBy(() => rules.authorizeCreate('T', [{ meta: { tag: 't' } }], ALICE, 'add'));
   });
 });
 

@@ -41,6 +41,8 @@ export class RuleSyntaxError extends Error {
 }
 
 type TokenKind = 'ident' | 'number' | 'string' | 'op' | 'punct' | 'end';
+// Mutation testing: the kinds 'punct' and 'op' → '' survive as equivalent mutants: the parser
+// compares those tokens' text, never their kind.
 interface Token {
   kind: TokenKind;
   text: string;
@@ -66,11 +68,17 @@ function tokenize(source: string): Token[] {
     if (/\s/.test(ch)) {
       i++;
     } else if (/[A-Za-z_$]/.test(ch)) {
+      // Mutation testing: `j < source.length` → `<=` survives as an equivalent mutant: past the end
+      // the test reads "undefined", j moves one past the end, and slice() stops at the end anyway.
       let j = i + 1;
       while (j < source.length && /[A-Za-z0-9_$]/.test(source[j])) j++;
       tokens.push({ kind: 'ident', text: source.slice(i, j), column });
       i = j;
     } else if (/[0-9]/.test(ch) || (ch === '-' && /[0-9]/.test(source[i + 1] ?? ''))) {
+      // Mutation testing: `?? ''` above → `?? "Stryker was here!"` survives as an equivalent
+      // mutant: at the end of the rule neither string starts with a digit.
+      // Mutation testing: dropping `^` survives as an equivalent mutant: the slice starts with the
+      // number this branch saw.
       const match = /^-?\d+(\.\d+)?/.exec(source.slice(i));
       const text = match ? match[0] : ch;
       tokens.push({ kind: 'number', text, value: Number(text), column });
@@ -79,6 +87,8 @@ function tokenize(source: string): Token[] {
       let j = i + 1;
       let value = '';
       for (;;) {
+        // Mutation testing: `>=` → `>` survives as an equivalent mutant: one more round appends
+        // "undefined" to a string that is then refused, unterminated, all the same.
         if (j >= source.length) throw new RuleSyntaxError(ch, column, 'unterminated string');
         const c = source[j];
         if (c === ch) break;
@@ -91,6 +101,8 @@ function tokenize(source: string): Token[] {
             "'": "'",
             '"': '"',
           };
+          // Mutation testing: `next === undefined` → false survives as an equivalent mutant:
+          // `undefined in escapes` is false too (no key "undefined").
           if (next === undefined || !(next in escapes)) {
             throw new RuleSyntaxError(`\\${next ?? ''}`, j + 1, 'unsupported escape in a string');
           }
@@ -108,6 +120,8 @@ function tokenize(source: string): Token[] {
       i++;
     } else if (OP_CHARS.test(ch)) {
       let j = i + 1;
+      // Mutation testing: `j < source.length` → true or `<=` survives as an equivalent mutant:
+      // past the end OP_CHARS.test(undefined) tests "undefined", which holds no operator character.
       while (j < source.length && OP_CHARS.test(source[j])) j++;
       const text = source.slice(i, j);
       if (!ALLOWED_OPS.has(text)) {
@@ -136,6 +150,9 @@ export function parseRule(source: string): Expr {
       throw new RuleSyntaxError(token.text, token.column, `expected ${what}`);
   };
 
+  // Mutation testing: `token.kind === 'ident'` → true (each of the three lines) survives as an
+  // equivalent mutant: only an identifier's text can be true, false or null (a string's text
+  // keeps its quotes).
   const literalOf = (token: Token): Literal | undefined => {
     if (token.kind === 'string' || token.kind === 'number') return token.value;
     if (token.kind === 'ident' && token.text === 'true') return true;
@@ -146,6 +163,9 @@ export function parseRule(source: string): Expr {
 
   // The platform's arrays hold numbers or strings only (数组成员限制为数字或字符串类型,
   // docs.cloudbase.net/rule/introduce): `in [true]` or `in [null]` is refused, as it would be there.
+  // Mutation testing: expect's `what` '[' → '' survives as an equivalent mutant (parseList is
+  // called only on a '['), and `[]` → `["Stryker was here"]` survives: only a document value equal
+  // to that marker string would then be "in" an empty list.
   const parseList = (): Literal[] => {
     expect('[', '[');
     const items: Literal[] = [];
@@ -203,6 +223,9 @@ export function parseRule(source: string): Expr {
     const dotted = [token.text, ...path].join('.');
     switch (token.text) {
       case 'auth':
+        // Mutation testing: the paths of `auth` and `now` → `[]` / `['']` / `["Stryker was here"]`
+        // survive as equivalent mutants: evaluate reads env.openid and env.now for those roots,
+        // never their path, and fieldsRead lists only doc and request.data.
         if (path.length === 1 && path[0] === 'openid') return { root: 'auth', path: ['openid'] };
         throw new RuleSyntaxError(
           dotted,
@@ -257,6 +280,8 @@ export function parseRule(source: string): Expr {
       }
       return { kind: 'compare', op: token.text, left, right };
     }
+    // Mutation testing: `token.kind === 'ident'` → true survives as an equivalent mutant: no other
+    // kind of token has the text `in`.
     if (token.kind === 'ident' && token.text === 'in') {
       next();
       const right = parseOperand();
@@ -354,6 +379,8 @@ export function evaluate(expr: Expr, env: Bindings): boolean | typeof UNKNOWN {
     case 'literal':
     case 'var':
       return truth(expr);
+    // Mutation testing: this case survives (no coverage) as unreachable: parseRule never returns a
+    // bare list ("an array is not a condition"); lists only sit inside `in`.
     case 'list':
       return false;
     case 'compare': {
@@ -382,6 +409,9 @@ export function evaluate(expr: Expr, env: Bindings): boolean | typeof UNKNOWN {
 export function equal(a: unknown, b: unknown): boolean {
   const x = a === undefined ? null : a;
   const y = b === undefined ? null : b;
+  // Mutation testing: dropping or weakening one of these four tests survives as an equivalent
+  // mutant: sameValue differs from === only for two documents (all four tests false, unchanged by
+  // the mutants) and for NaN against NaN (both typeof tests true, so one always remains).
   if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return x === y;
   return sameValue(x, y);
 }

@@ -65,6 +65,8 @@ export function compileRules(
       try {
         rules.set(key as RuleKey, { key: key as RuleKey, source: value, expr: parseRule(value) });
       } catch (err) {
+        // Mutation testing: `err instanceof RuleSyntaxError` → true survives as an equivalent
+        // mutant: parseRule throws nothing else (its input is a string, its recursion bounded).
         if (err instanceof RuleSyntaxError) {
           throw new Error(
             `${where}: ${JSON.stringify(value)} is not emulated by wxcloud-emulator: ${err.message}`,
@@ -84,6 +86,8 @@ export function substituteOpenid<T>(value: T, openid: string): T {
   if (value === '{openid}') return openid as T;
   if (Array.isArray(value))
     return value.map((item: unknown) => substituteOpenid(item, openid)) as T;
+  // Mutation testing: `typeof value === 'object'` → true survives as an equivalent mutant: no
+  // primitive's prototype is Object.prototype.
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Doc = {};
     for (const [key, item] of Object.entries(value as Doc))
@@ -115,6 +119,8 @@ export class RulesEngine {
     const permissions = new Map<string, Permission>();
     for (const d of declared) {
       if (d.rules !== undefined) compiled.set(d.name, compileRules(d.name, d.rules, d.file));
+      // Mutation testing: `d.permission` → true survives as an equivalent mutant: a stored
+      // undefined reads as no permission (permissionOf's `?? DEFAULT_PERMISSION`).
       else if (d.permission) permissions.set(d.name, d.permission);
     }
     this.compiled = compiled;
@@ -204,6 +210,9 @@ export class RulesEngine {
     const lookups = (list: Doc[]): Doc[] =>
       list.flatMap((stage) => {
         const spec = stage.$lookup as Doc | undefined;
+        // Mutation testing: `typeof spec !== 'object'` → false, `[]` → `["Stryker was here"]` here
+        // and below survive as equivalent mutants: a string spec or stage has no string `from`, so
+        // the loop below skips it as it skips a missing spec.
         if (!spec || typeof spec !== 'object') return [];
         const inner = Array.isArray(spec.pipeline) ? (spec.pipeline as Doc[]) : [];
         return [spec, ...lookups(inner)];
@@ -275,12 +284,16 @@ export class RulesEngine {
           reason: 'a client may not change _openid (emulator choice; unconfirmed on the cloud)',
         };
       }
+      // Mutation testing: `update.kind === 'operators'` → true survives as an equivalent mutant:
+      // without a replacement the update is operators.
       const requestData = replacement
         ? (path: string) => fieldOf(replacement, path)
         : (path: string) => setValueOf(update.kind === 'operators' ? update.modifier : {}, path);
       const denial = this.checkQuery(this.rule(collection, 'update'), query, openid, requestData);
       if (denial || !replacement) return denial;
       const id = query._id;
+      // Mutation testing: `id === undefined` → false survives as an equivalent mutant: `{_id:
+      // undefined}` reads as a missing _id, null (fieldOf).
       const created =
         isOperatorObject(id) || id === undefined ? replacement : { _id: id, ...replacement };
       return this.checkDocument(this.rule(collection, 'create'), created, openid);
@@ -325,6 +338,9 @@ export class RulesEngine {
 
   private rule(collection: string, operation: Operation): CompiledRule | { key: RuleKey } {
     const rules = this.compiled.get(collection);
+    // Mutation testing: `operation === 'read'` → false (or `=== ''`) survives as an equivalent
+    // mutant (the fallback below looks up `read` for a read too), and `rules?.get` → `rules.get`
+    // (both lines) as well: rule() is only asked about collections with compiled rules.
     const specific = operation === 'read' ? undefined : rules?.get(operation);
     return (
       specific ??
@@ -388,6 +404,9 @@ export class RulesEngine {
         openid,
         now: this.now(),
         doc: (path) => {
+          // Mutation testing: `i >= 0` → true and `combo[i] !== UNKNOWN` → true survive as
+          // equivalent mutants: evaluate asks only for the paths fieldsRead listed, and an UNKNOWN
+          // combo entry is returned as UNKNOWN either way.
           const i = paths.indexOf(path);
           return i >= 0 && combo[i] !== UNKNOWN ? combo[i] : UNKNOWN;
         },
@@ -460,12 +479,19 @@ function pinsOf(query: Doc): Map<string, unknown[]> {
   for (const [key, value] of Object.entries(query)) {
     if (key === '$and' && Array.isArray(value)) {
       for (const part of value) {
+        // Mutation testing: `part && typeof part === 'object'` → `part || ...` or true survives:
+        // only an `$and` entry that is null makes pinsOf throw, failing a query the store refuses
+        // anyway ($and takes query documents, MongoDB manual); `typeof part === 'object'` → true
+        // is equivalent (a string's pins are keyed '0', '1'..., paths no rule can name).
         if (part && typeof part === 'object') {
           for (const [path, values] of pinsOf(part as Doc)) add(path, values);
         }
       }
       continue;
     }
+    // Mutation testing: `key.startsWith('$')` → `key.endsWith('$')` survives as an equivalent
+    // mutant: a top-level `$or`/`$nor` then pins a field named `$or`, and MongoDB field names may
+    // not start with `$`, so no document has one for a rule to read.
     if (key.startsWith('$') || value instanceof RegExp) continue;
     if (isOperatorObject(value)) {
       const ops = value as Doc;
@@ -484,6 +510,11 @@ function candidatesFor(pins: Map<string, unknown[]>, path: string): unknown[] | 
   if (exact) return exact;
   // `{a: {b: 1}}` (exact sub-document) pins doc.a.b too.
   const parts = path.split('.');
+  // Mutation testing: `parts.length - 1` → `+ 1` survives as an equivalent mutant (the first
+  // two rounds look up the whole path, already known not pinned). `every` → `some` survives where
+  // a pinned list mixes documents with non-documents (`{owner: {$in: [{openid: x}, 'y']}}`): such
+  // a list is judged unpinned (refused), an emulator choice, the cloud's reading of a path through
+  // a non-document being undocumented.
   for (let i = parts.length - 1; i > 0; i--) {
     const prefix = pins.get(parts.slice(0, i).join('.'));
     if (prefix && prefix.every((v) => v && typeof v === 'object' && !isOperatorObject(v))) {
@@ -501,11 +532,16 @@ function* product(lists: (unknown[] | undefined)[]): Generator<unknown[]> {
   for (;;) {
     yield lists.map((l, i) => (l ? l[index[i]] : UNKNOWN));
     let i = index.length - 1;
+    // Mutation testing: `i >= 0` → true survives as an equivalent mutant: at i = -1,
+    // `++index[-1] >= sizes[-1]` is `NaN >= undefined`, false, and the loop ends the same way.
     while (i >= 0 && ++index[i] >= sizes[i]) index[i--] = 0;
     if (i < 0) return;
   }
 }
 
+// Mutation testing: dropping `typeof value === 'object'`, `!Array.isArray(value)` or
+// `!(value instanceof Date)` survives as an equivalent mutant: strings, numbers, arrays and dates
+// have no own key starting with `$` (Object.keys gives indices or nothing).
 function isOperatorObject(value: unknown): boolean {
   return (
     !!value &&
@@ -533,6 +569,9 @@ function fieldOf(doc: Doc, path: string): unknown {
 /** `request.data.<path>` of an operator update: `$set` values known, other operators unknown. */
 function setValueOf(modifier: Doc, path: string): unknown {
   for (const [op, fields] of Object.entries(modifier)) {
+    // Mutation testing: weakening this test survives: only `{$set: null}` then throws, failing an
+    // update the store refuses anyway (an operator takes a document); a string's or number's
+    // entries are keyed '0', '1'..., fields no rule can name.
     if (!fields || typeof fields !== 'object') continue;
     for (const [field, value] of Object.entries(fields as Doc)) {
       const covers = field === path || path.startsWith(`${field}.`) || field.startsWith(`${path}.`);
@@ -544,6 +583,9 @@ function setValueOf(modifier: Doc, path: string): unknown {
   return null;
 }
 
+// Mutation testing: `!!fields` → true (or `||`) and `typeof fields === 'object'` → true survive:
+// the first only makes `{$set: null}` throw, an update the store refuses anyway; a primitive's keys
+// are indices, never `_openid`.
 function touchesOpenid(modifier: Doc): boolean {
   return Object.values(modifier).some(
     (fields) =>
