@@ -1,9 +1,7 @@
-import { EmulatorError } from '../../errors';
-import { EventLog } from '../../events';
-import type { DeclaredCollection } from '../declarations';
-import { compileRules, RulesEngine } from './index';
+import { compileRules } from './index';
 import { SUPPORTED } from './expression';
 import { applyPermission, isPermission } from './permissions';
+import { ALICE, BOB, OWNER, deniedBy, engine } from './test-support/engine-harness';
 
 /**
  * The rules engine's decisions at the edges engine.test.ts leaves out: loading errors, which rule
@@ -17,40 +15,6 @@ import { applyPermission, isPermission } from './permissions';
  * permissions (数据库权限控制). Error texts are the emulator's wording; the code
  * DATABASE_PERMISSION_DENIED is the platform's.
  */
-
-const ALICE = 'o_alice';
-const BOB = 'o_bob';
-const OWNER = 'doc._openid == auth.openid';
-
-function engine(collections: Partial<DeclaredCollection>[]) {
-  const events = new EventLog(() => 1000);
-  const rules = new RulesEngine(events, () => 1000);
-  rules.load(
-    collections.map((c) => ({
-      name: 'C',
-      file: `database/${c.name ?? 'C'}.json`,
-      indexes: [],
-      ...c,
-    })),
-  );
-  const denials = () =>
-    events
-      .since(0)
-      .filter((e) => e.type === 'database.denied')
-      .map((e) => e.data);
-  return { rules, denials };
-}
-
-function deniedBy(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EmulatorError);
-    expect((err as EmulatorError).code).toBe('DATABASE_PERMISSION_DENIED');
-    return (err as Error).message;
-  }
-  throw new Error('expected DATABASE_PERMISSION_DENIED');
-}
 
 const set = (modifier: Record<string, unknown>) => ({ kind: 'operators' as const, modifier });
 

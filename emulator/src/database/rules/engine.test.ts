@@ -1,7 +1,4 @@
-import { EmulatorError } from '../../errors';
-import { EventLog } from '../../events';
-import type { DeclaredCollection } from '../declarations';
-import { RulesEngine } from './index';
+import { ALICE, BOB, OWNER, deniedBy, engine } from './test-support/engine-harness';
 
 /**
  * The rules engine's access decisions, in process (milliseconds, so `npm run mutation` can run it
@@ -13,41 +10,6 @@ import { RulesEngine } from './index';
  * permissions are the console's (数据库权限控制). Error texts are the emulator's wording; the
  * code DATABASE_PERMISSION_DENIED is the platform's.
  */
-
-const ALICE = 'o_alice';
-const BOB = 'o_bob';
-
-function engine(collections: Partial<DeclaredCollection>[]) {
-  const events = new EventLog(() => 1000);
-  const rules = new RulesEngine(events, () => 1000);
-  rules.load(
-    collections.map((c) => ({
-      name: 'C',
-      file: `database/${c.name ?? 'C'}.json`,
-      indexes: [],
-      ...c,
-    })),
-  );
-  const denials = () =>
-    events
-      .since(0)
-      .filter((e) => e.type === 'database.denied')
-      .map((e) => e.data);
-  return { rules, denials };
-}
-
-function deniedBy(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EmulatorError);
-    expect((err as EmulatorError).code).toBe('DATABASE_PERMISSION_DENIED');
-    return (err as Error).message;
-  }
-  throw new Error('expected DATABASE_PERMISSION_DENIED');
-}
-
-const OWNER = 'doc._openid == auth.openid';
 
 describe('custom rules: reads', () => {
   const { rules, denials } = engine([{ name: 'ORDERS', rules: { read: OWNER, write: OWNER } }]);
