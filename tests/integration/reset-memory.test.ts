@@ -94,8 +94,9 @@ test("function instances drop their calls' garbage on such a reset; /memory show
   expect(answer.instances).toEqual([
     expect.objectContaining({ name: 'report', instanceId: busy.instanceId }),
   ]);
-  // 400,000 rows of ~100 bytes each were garbage in the worker's heap.
+  // 400,000 rows of ~100 bytes each (~40 MB) were garbage in the worker's heap; the function's
+  // own live set is ~5 MB. (V8 may collect some of it on its own before the reset, so the
+  // figure before is not asserted; without the reset's collection it stays near 45 MB.)
   const [after] = answer.instances;
-  expect(busy.heapUsedMb).toBeGreaterThan(30);
-  expect(busy.heapUsedMb - after.heapUsedMb).toBeGreaterThan(25);
+  expect(after.heapUsedMb).toBeLessThan(15);
 });
