@@ -11,6 +11,6 @@ module.exports = {
   testEnvironment: 'node',
   transform,
   testMatch: [
-    '<rootDir>/tests/unit/{payments,money-branches,order-state,prototype-keys,order-events,payment-edges}.test.ts',
+    '<rootDir>/tests/unit/{payments,money-branches,order-state,prototype-keys,order-events,payment-edges-orders,payment-edges-callbacks}.test.ts',
   ],
 };
