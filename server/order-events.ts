@@ -261,10 +261,8 @@ export async function closeAtWeChat(
   order: OrderRecord,
   by: string,
 ): Promise<boolean> {
-  // Mutation testing, two survivors: `return false` → true, since no caller can tell (payexpire
-  // only sees orders past their lifetime, more than 5 minutes, and userpay ignores the answer);
-  // 'closeOrder' emptied, since the call's name is only in the error's message, which userpay
-  // turns into its internal-error reply and payexpire counts as deferred.
+  // Mutation testing, one survivor: `return false` → true, since no caller can tell (payexpire
+  // only sees orders past their lifetime, more than 5 minutes, and userpay ignores the answer).
   if (deps.now() - order.createdAt < CLOSE_AFTER_MS) return false;
   ensureSuccess(
     'closeOrder',
