@@ -4,6 +4,8 @@
 // unit tests stryker.jest.config.js lists (in memory, milliseconds per mutant); the emulator's
 // half is stryker.emulator.config.mjs. Incremental: a rerun reuses reports/stryker-incremental.json
 // and only tests mutants whose code or tests changed.
+// Last run (2026-12-01): 98.85% (686 killed, 1 timeout, 7 survived, 1 no coverage, each of the 8
+// justified beside its code); order-state 98.36%, userpay and pay-callback 100%, the others 97.4–98.6%.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
