@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { EmulatorError } from '../errors';
 import type { ActionContext, ActionHandler, EmulatorContext, EmulatorService } from '../service';
 import { FunctionConfigs, type FunctionConfig } from './function-config';
+import { FunctionFaults, NAME_PATTERN } from './function-faults';
 import { DEFAULT_INSTANCE_MEMORY_MB, Instance, locateWorker, type RunResult } from './instance';
 import { InstancePool } from './instance-pool';
 import { instanceEnvironment, invocationEnv, platformEvent } from './invocation-context';
@@ -45,8 +46,6 @@ const CLIENT_ERR_CODE = -404011;
 /** The /admin error code the SDK maps to -504002 (functions execute fail). */
 const SDK_EXECUTE_FAIL = 'FUNCTIONS_EXECUTE_FAIL';
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
-
 export class FunctionsService implements EmulatorService {
   readonly name = 'functions' as const;
   readonly actions: Record<string, ActionHandler> = {
@@ -61,7 +60,7 @@ export class FunctionsService implements EmulatorService {
   private readonly records = new BoundedHistory<InvocationRecord>();
   /** Characters of logs each kept invocation holds (bounded by HISTORY_LIMITS.logChars). */
   private readonly logChars = new WeakMap<InvocationRecord, number>();
-  private readonly faults = new Map<string, { mode: FunctionFault['mode']; remaining: number }>();
+  private readonly faults = new FunctionFaults();
   private readonly timers: TimerTriggers;
   /** The emulated clock's offset, shared with every worker (their `Date` adds it). */
   private readonly clockOffset = new SharedArrayBuffer(8);
@@ -153,36 +152,7 @@ export class FunctionsService implements EmulatorService {
   }
 
   applyFaults(spec: unknown): void {
-    const list = Array.isArray(spec) ? spec : [spec];
-    const parsed = list.map((item, i) => {
-      const where = Array.isArray(spec) ? `functions[${i}]` : 'functions';
-      if (!item || typeof item !== 'object' || Array.isArray(item)) {
-        throw new EmulatorError(
-          'INVALID_PARAM',
-          `${where} must be an object like {"name": "userpaynotify", "mode": "throw", "count": 1}`,
-        );
-      }
-      const { name, mode, count = 1 } = item as Record<string, unknown>;
-      if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-        throw new EmulatorError('INVALID_PARAM', `${where}.name must be a function name`);
-      }
-      if (mode !== 'throw' && mode !== 'timeout') {
-        throw new EmulatorError(
-          'INVALID_PARAM',
-          `${where}.mode must be "throw" or "timeout", got ${JSON.stringify(mode)}`,
-        );
-      }
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10000) {
-        throw new EmulatorError(
-          'INVALID_PARAM',
-          `${where}.count must be an integer from 1 to 10000, got ${JSON.stringify(count)}`,
-        );
-      }
-      return { name, mode: mode as FunctionFault['mode'], count };
-    });
-    for (const fault of parsed) {
-      this.faults.set(fault.name, { mode: fault.mode, remaining: fault.count });
-    }
+    this.faults.apply(spec);
   }
 
   /** Runs one invocation as the platform would; never throws for the function's own failures. */
@@ -278,11 +248,10 @@ export class FunctionsService implements EmulatorService {
       return fail('crashed', -504002, (err as Error).message);
     }
 
-    const fault = this.faults.get(name);
+    const fault = this.faults.take(name);
     if (fault) {
-      if (--fault.remaining <= 0) this.faults.delete(name);
       // An injected timeout answers at once rather than waiting the timeout out: tests stay fast.
-      return fault.mode === 'throw'
+      return fault === 'throw'
         ? fail('fault', -504002, 'Error: fault injected by wxcloud-emulator (mode "throw")')
         : fail(
             'fault',
