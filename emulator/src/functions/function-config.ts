@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 
+/** A function name as invoke and the fault rules accept it: 1-60 of letters, digits, `_` and `-`. */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
+
 /** A function's config.json as the runtime uses it. */
 export interface FunctionConfig {
   timeoutMs: number;

@@ -1,8 +1,6 @@
 import { EmulatorError } from '../errors';
+import { NAME_PATTERN } from './function-config';
 import type { FunctionFault } from './types';
-
-/** What the platform accepts as a function name (1-60 of letters, digits, `_` and `-`). */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
 
 /**
  * Injected function failures (`POST /emulator/v1/faults` `functions`, `injectFaults`): the next
